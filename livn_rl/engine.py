@@ -1,0 +1,461 @@
+"""The closed-loop engine: one Brian2 network per (system, MEA, seed), stepped window by window.
+
+Why it is fast. A Brian2 ``Network.run()`` call costs 20-270 ms before it simulates anything (a ``gc.collect()`` and
+the re-creation of every code object), more than a whole 20 ms step of S2 should take. So the engine calls
+``run()`` once per episode, in a worker thread, and parks it: a ``NetworkOperation`` at every control tick
+(``control_dt_ms``, 1 ms by default) either loads the next interval of stimulation or, at the end of a step, hands
+the recording to the caller and waits for the next stimulus. Only one of the two threads ever runs at a time.
+
+Why it is exact. ``reset(seed)`` stops the run, restores the network stored right after building (time, membranes,
+conductances, synaptic resources, in-flight delayed spikes, monitors), reseeds Brian2's random stream and draws the
+initial state from ``seed``. Brian2's random state (numpy's global generator) is swapped in and out around every
+step, so user code that draws from ``numpy.random`` between steps changes nothing, and the engine changes nothing of
+theirs.
+
+Why it never recompiles. Stimulation enters through one 2-D ``TimedArray`` (one control interval x all neurons)
+whose values are overwritten in place; every object has a fixed name, so Brian2's code cache hits on every run.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import types
+import weakref
+from contextlib import contextmanager
+from typing import Sequence
+
+import numpy as np
+
+from livn_rl.mea import MEA
+from livn_rl.recording import Recording
+from livn_rl.stimulus import Pulse, n_timesteps, render
+from livn_rl.systems import System, make_system
+
+_FOREVER_STEPS = 2**39  # the parked run's nominal length (Brian2 warns above 2**40 steps); reset() or close() ends it
+_STOP = object()
+#: The numpy.random functions Brian2 calls at run time (runtime targets).
+_BRIAN2_RANDOM_FUNCTIONS = ("rand", "randn", "poisson", "binomial")
+#: The simulation whose generator filled Brian2's (process-wide) Cython random buffers last.
+_buffer_owner: weakref.ref | None = None
+
+
+class _NoCollect(types.SimpleNamespace):
+    """Stands in for ``gc`` inside ``brian2.core.network`` while a run starts: Brian2 2.9 runs a full
+    ``gc.collect()`` only to warn about unused objects, which costs 65-270 ms per call."""
+
+    @staticmethod
+    def collect(*args, **kwargs) -> int:
+        return 0
+
+
+class Simulation:
+    """A system on an MEA in a closed loop.
+
+    >>> sim = Simulation("S2", seed=0)
+    >>> rec = sim.step(None, 20.0)                  # 20 ms without stimulation
+    >>> rec.channel_counts                           # (n_copies, n_channels)
+    >>> sim.reset(seed=1)
+
+    :param system: a :class:`~livn_rl.systems.System` or anything :func:`~livn_rl.systems.make_system` accepts
+    :param mea: electrode array; defaults to the system's own
+    :param seed: seed of the first episode (later ``reset()`` calls without a seed derive theirs from it)
+    :param n_copies: independent copies simulated in one network (for vector environments)
+    :param dt_ms: integration time step (ms)
+    :param control_dt_ms: granularity of step lengths (ms); every step must be a whole number of it
+    :param target: Brian2 code generation target: ``"auto"`` (Cython if a compiler works, else numpy),
+        ``"cython"`` or ``"numpy"``
+    :param record_voltages: neuron indices (per copy) whose membrane potential is recorded
+    :param background: whether background noise is on (switch later with :meth:`set_background`)
+    """
+
+    def __init__(
+        self,
+        system: System | str,
+        mea: MEA | None = None,
+        *,
+        seed: int = 0,
+        n_copies: int = 1,
+        dt_ms: float = 0.1,
+        control_dt_ms: float = 1.0,
+        target: str = "auto",
+        record_voltages: Sequence[int] | None = None,
+        background: bool = True,
+    ) -> None:
+        if isinstance(n_copies, bool) or not isinstance(n_copies, (int, np.integer)) or n_copies < 1:
+            raise ValueError(f"n_copies must be a whole number >= 1, got {n_copies!r}")
+        if target not in ("auto", "cython", "numpy"):
+            raise ValueError(f"target must be 'auto', 'cython' or 'numpy', got {target!r}")
+        if not (isinstance(dt_ms, (int, float)) and np.isfinite(dt_ms) and dt_ms > 0):
+            raise ValueError(f"dt_ms must be a finite number > 0, got {dt_ms!r}")
+        self._control_rows = n_timesteps(control_dt_ms, dt_ms)
+        self.system = make_system(system)
+        self.mea = mea if mea is not None else getattr(self.system, "mea", None)
+        if self.mea is None:
+            raise ValueError(f"system {self.system.name!r} has no default MEA; pass mea=")
+        self.mea.check_coverage(self.system.positions_um)
+        self.n_copies = int(n_copies)
+        self.dt_ms = float(dt_ms)
+        self.control_dt_ms = float(control_dt_ms)
+        self.target = target
+        n = self.system.n_neurons
+        self._voltage_index = np.asarray(record_voltages if record_voltages is not None else [], dtype=np.int64)
+        if self._voltage_index.size and (self._voltage_index.min() < 0 or self._voltage_index.max() >= n):
+            raise ValueError(f"record_voltages must be neuron indices in 0..{n - 1}, got {self._voltage_index.tolist()}")
+
+        positions = self.system.positions_um
+        self._stim_matrix = self.mea.stimulation_matrix(positions)  # (C, N) nA per uA
+        self._detection = _Detector(self.mea.detection_probability(positions))
+        self._false_positive_rate_hz = self.mea.false_positive_rate_hz
+
+        self._build(background)
+        self._master_seed = np.random.SeedSequence(seed)
+        self._thread: threading.Thread | None = None
+        self.reset(seed)
+
+    # ------------------------------------------------------------------------------------------------- build
+    def _build(self, background: bool) -> None:
+        import brian2
+
+        brian2.prefs.codegen.target = self.target
+        n_total = self.system.n_neurons * self.n_copies
+        self._stim_values = np.zeros((self._control_rows, n_total))
+        self._stim = brian2.TimedArray(self._stim_values, dt=self.dt_ms * brian2.ms, name="stim_current")
+        # TimedArray keeps its own float64 array: fill that one in place from now on
+        self._stim_values = self._stim.values
+        built = self.system.build(
+            self.n_copies, {"stim_current": self._stim, "stim_rows": self._control_rows}, self.dt_ms
+        )
+        self._built = built
+        self.system.set_background(built, background)
+        self._spikes = brian2.SpikeMonitor(built.neurons, name="spike_monitor")
+        objects = [*built.objects, self._spikes]
+        self._voltages = None
+        if self._voltage_index.size:
+            record = (self._voltage_index[None, :] + self.system.n_neurons * np.arange(self.n_copies)[:, None]).ravel()
+            self._voltages = brian2.StateMonitor(
+                built.neurons, "v", record=record, dt=self.dt_ms * brian2.ms, name="voltage_monitor"
+            )
+            objects.append(self._voltages)
+        self._control = brian2.NetworkOperation(
+            self._on_control_tick, dt=self.control_dt_ms * brian2.ms, when="start", order=-100, name="control"
+        )
+        self._net = brian2.Network(*objects, self._control, name="livn_rl_network")
+        self._net.store("built")
+
+    # ----------------------------------------------------------------------------------------------- public API
+    @property
+    def time_ms(self) -> float:
+        """Simulated time since the last reset (ms)."""
+        return self._t_ms
+
+    @property
+    def n_channels(self) -> int:
+        return self.mea.n_channels
+
+    @property
+    def n_neurons(self) -> int:
+        return self.system.n_neurons
+
+    def set_background(self, enabled: bool) -> None:
+        """Switch background noise on or off; takes effect from the next step."""
+        self.system.set_background(self._built, bool(enabled))
+
+    def reset(self, seed: int | None = None) -> None:
+        """Return to the state right after building, then draw a new initial state from ``seed``.
+
+        The same seed always gives the same spikes. Without a seed, the next seed of the sequence started by the
+        constructor's seed is used.
+        """
+        import brian2
+
+        if seed is None:
+            seed = int(self._master_seed.spawn(1)[0].generate_state(1)[0])
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+        self._stop_worker()
+        self._net.restore("built")
+        self._stim_values[:] = 0.0
+        self._stim_loaded = False
+        self._random = np.random.RandomState(int(seed) % 2**32)
+        global _buffer_owner
+        _buffer_owner = None  # the next run refills Brian2's buffers from the fresh generator
+        rng = np.random.default_rng(seed)
+        for name, value in self.system.initial_state(rng, self.n_copies).items():
+            self._built.neurons.variables[name].set_value(value)
+        self._record_rng = np.random.default_rng([seed, 1])
+        self.seed = int(seed)
+        self._t_ms = 0.0
+        self._start_worker()
+
+    def step(self, stimulus: np.ndarray | Sequence[Pulse] | None, duration_ms: float) -> Recording:
+        """Simulate ``duration_ms`` with ``stimulus`` and return what was recorded in that window.
+
+        :param stimulus: ``None``; channel currents in uA on the simulation grid, shaped ``(n_timesteps,
+            n_channels)`` for all copies or ``(n_copies, n_timesteps, n_channels)``; or a list of
+            :class:`~livn_rl.stimulus.Pulse` (onsets relative to the window) applied to every copy
+        :param duration_ms: window length (ms), a whole multiple of ``control_dt_ms``
+        """
+        n_chunks = self._chunks(duration_ms)
+        currents = self._channel_currents(stimulus, n_chunks * self._control_rows)
+        return self._advance(currents, n_chunks)
+
+    def run(
+        self, duration_ms: float, stimulus: np.ndarray | Sequence[Pulse] | None = None, *, progress: bool = False,
+        chunk_ms: float = 100.0,
+    ) -> Recording:
+        """Open loop: simulate ``duration_ms`` (with an optional stimulus over the whole span) and return one
+        recording. With ``progress=True`` a progress bar advances every ``chunk_ms``."""
+        n_chunks = self._chunks(duration_ms)
+        rows = n_chunks * self._control_rows
+        currents = self._channel_currents(stimulus, rows)
+        per_part = max(1, self._chunks(chunk_ms)) if progress else n_chunks
+        parts = []
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=float(duration_ms), unit="ms", desc=f"simulating {self.system.name}", leave=False)
+        try:
+            for first in range(0, n_chunks, per_part):
+                count = min(per_part, n_chunks - first)
+                part = None if currents is None else currents[:, first * self._control_rows : (first + count) * self._control_rows]
+                parts.append(self._advance(part, count))
+                if bar is not None:
+                    bar.update(count * self.control_dt_ms)
+        finally:
+            if bar is not None:
+                bar.close()
+        return Recording.concatenate(parts)
+
+    def close(self) -> None:
+        """Stop the worker thread; the simulation cannot step afterwards."""
+        self._stop_worker()
+        self._closed = True
+
+    def __enter__(self) -> "Simulation":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------- input checks
+    def _chunks(self, duration_ms: float) -> int:
+        rows = n_timesteps(duration_ms, self.dt_ms)
+        if rows % self._control_rows:
+            raise ValueError(
+                f"duration {duration_ms!r} ms is not a whole multiple of control_dt_ms={self.control_dt_ms} ms"
+            )
+        return rows // self._control_rows
+
+    def _channel_currents(self, stimulus, rows: int) -> np.ndarray | None:
+        """Validate a stimulus and return it as ``(n_copies, rows, n_channels)`` uA, or None for no current."""
+        if stimulus is None:
+            return None
+        c = self.n_channels
+        if isinstance(stimulus, Pulse) or (
+            isinstance(stimulus, (list, tuple)) and stimulus and all(isinstance(p, Pulse) for p in stimulus)
+        ):
+            pulses = [stimulus] if isinstance(stimulus, Pulse) else list(stimulus)
+            stimulus = render(pulses, c, rows * self.dt_ms, self.dt_ms)
+        try:
+            array = np.asarray(stimulus, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"stimulus must be None, a list of Pulse or an array of channel currents (uA), got {type(stimulus).__name__}"
+            ) from None
+        if array.ndim == 2:
+            array = np.broadcast_to(array, (self.n_copies, *array.shape))
+        expected = f"({rows}, {c}) or ({self.n_copies}, {rows}, {c})"
+        if array.ndim != 3 or array.shape != (self.n_copies, rows, c):
+            raise ValueError(f"stimulus has shape {np.shape(stimulus)}, expected {expected} (timesteps of {self.dt_ms} ms x channels)")
+        self.mea.check_current(array)
+        return array if np.any(array) else None
+
+    # ------------------------------------------------------------------------------------- the parked run
+    def _start_worker(self) -> None:
+        import brian2
+        import brian2.core.network as brian2_network
+
+        if getattr(self, "_closed", False):
+            raise RuntimeError("this Simulation was closed")
+        self._commands: queue.Queue = queue.Queue()
+        self._results: queue.Queue = queue.Queue()
+        self._pending_chunks = 0
+        self._currents = None
+        self._chunk = 0
+        self._window_start_ms = 0.0
+        brian2.prefs.codegen.target = self.target
+        real_gc = brian2_network.gc
+        brian2_network.gc = _NoCollect()
+        self._thread = threading.Thread(target=self._worker, name="livn_rl-brian2", daemon=True)
+        try:
+            with self._own_random_state():
+                self._thread.start()
+                self._wait()  # the first control tick parks the run at t = 0
+        finally:
+            brian2_network.gc = real_gc
+
+    @contextmanager
+    def _own_random_state(self):
+        """Point Brian2's random draws at this simulation's generator while its thread runs.
+
+        Brian2 draws through the attributes ``numpy.random.rand``/``randn``/... at call time, so swapping those
+        attributes (a microsecond) isolates the stream, where copying numpy's global state costs 140 us a step.
+        Brian2's Cython code keeps a buffer of pre-drawn numbers; when another simulation used it last, it is
+        emptied so that this one refills it from its own generator.
+        """
+        import brian2
+
+        global _buffer_owner
+        saved = {name: getattr(np.random, name) for name in _BRIAN2_RANDOM_FUNCTIONS}
+        for name in _BRIAN2_RANDOM_FUNCTIONS:
+            setattr(np.random, name, getattr(self._random, name))
+        if _buffer_owner is None or _buffer_owner() is not self:
+            device = brian2.get_device()
+            for index in ("rand_buffer_index", "randn_buffer_index"):
+                if hasattr(device, index):
+                    getattr(device, index)[:] = 0
+            _buffer_owner = weakref.ref(self)
+        try:
+            yield
+        finally:
+            for name, function in saved.items():
+                setattr(np.random, name, function)
+
+    def _worker(self) -> None:
+        import brian2
+
+        try:
+            self._net.run(_FOREVER_STEPS * self.dt_ms * brian2.ms, namespace={})
+            self._results.put(_STOP)
+        except BaseException as err:  # hand every failure to the caller
+            self._results.put(err)
+
+    def _stop_worker(self) -> None:
+        if self._thread is None:
+            return
+        if self._thread.is_alive():
+            with self._own_random_state():
+                self._commands.put(_STOP)
+                self._thread.join()
+        self._thread = None
+
+    def _wait(self):
+        while True:
+            try:
+                result = self._results.get(timeout=0.5)
+                break
+            except queue.Empty:
+                if self._thread is not None and not self._thread.is_alive() and self._results.empty():
+                    raise RuntimeError("the simulation thread ended unexpectedly") from None
+        if isinstance(result, BaseException):
+            self._thread = None
+            raise RuntimeError(f"the simulation failed: {result!r}") from result
+        if result is _STOP:
+            self._thread = None
+            raise RuntimeError("the simulation reached the end of its run; call reset()")
+        return result
+
+    def _advance(self, currents: np.ndarray | None, n_chunks: int) -> Recording:
+        if self._thread is None:
+            raise RuntimeError("the simulation is not running; call reset() (it may have been closed or failed)")
+        with self._own_random_state():
+            self._commands.put((currents, n_chunks))
+            spikes_i, spikes_t, v_t, v = self._wait()
+        t0 = self._t_ms
+        self._t_ms = t0 + n_chunks * self.control_dt_ms
+        return self._recording(t0, self._t_ms - t0, spikes_i, spikes_t, v_t, v)
+
+    def _on_control_tick(self) -> None:
+        """Runs in the worker thread at the start of every control interval."""
+        if self._pending_chunks == 0:
+            self._results.put(self._collect())
+            command = self._commands.get()
+            if command is _STOP:
+                self._net.stop()
+                return
+            self._currents, self._pending_chunks = command
+            self._chunk = 0
+        self._load_chunk()
+        self._chunk += 1
+        self._pending_chunks -= 1
+
+    def _load_chunk(self) -> None:
+        """Write the neuron currents (nA) of the next control interval into the stimulus TimedArray."""
+        currents = self._currents
+        rows = self._control_rows
+        if currents is None or not currents[:, self._chunk * rows : (self._chunk + 1) * rows].any():
+            if self._stim_loaded:
+                self._stim_values[:] = 0.0
+                self._stim_loaded = False
+            return
+        chunk = currents[:, self._chunk * rows : (self._chunk + 1) * rows]  # (K, rows, C)
+        per_neuron = chunk @ self._stim_matrix  # (K, rows, N)
+        self._stim_values[:] = per_neuron.transpose(1, 0, 2).reshape(rows, -1)
+        self._stim_loaded = True
+
+    def _collect(self):
+        """Take the spikes (and voltages) recorded since the last hand-off and empty the monitors."""
+        mon = self._spikes
+        n = int(np.asarray(mon.variables["N"].get_value()).ravel()[0])
+        spikes_i = np.array(mon.variables["i"].get_value()[:n], dtype=np.int64)
+        spikes_t = np.array(mon.variables["t"].get_value()[:n]) * 1000.0
+        mon.resize(0)
+        mon.variables["N"].set_value(0)
+        v_t = v = None
+        if self._voltages is not None:
+            vm = self._voltages
+            v_t = np.array(vm.variables["t"].get_value()) * 1000.0
+            v = np.array(vm.variables["v"].get_value()) * 1000.0  # (n_t, n_recorded)
+            vm.resize(0)
+            vm.variables["N"].set_value(0)
+        return spikes_i, spikes_t, v_t, v
+
+    # ---------------------------------------------------------------------------------------------- recording
+    def _recording(self, t0: float, duration: float, spikes_i, spikes_t, v_t, v) -> Recording:
+        n = self.system.n_neurons
+        copy, local = np.divmod(spikes_i, n)
+        ch, ch_t, unit, ch_copy = self._detection.detect(local, spikes_t, copy, self._record_rng)
+        n_fp = self._record_rng.poisson(self._false_positive_rate_hz * duration / 1000.0, size=(self.n_copies, self.n_channels))
+        if n_fp.any():
+            fp_copy, fp_c = np.nonzero(n_fp)
+            counts = n_fp[fp_copy, fp_c]
+            ch = np.concatenate([ch, np.repeat(fp_c, counts)])
+            ch_copy = np.concatenate([ch_copy, np.repeat(fp_copy, counts)])
+            unit = np.concatenate([unit, np.full(counts.sum(), -1)])
+            ch_t = np.concatenate([ch_t, t0 + self._record_rng.uniform(0, duration, counts.sum())])
+        order = np.lexsort((ch, ch_t))
+        rec = Recording(
+            t0, duration, n, self.n_channels, self.n_copies,
+            local, spikes_t, copy,
+            ch[order], ch_t[order], unit[order], ch_copy[order],
+        )
+        if v is not None:
+            k = self._voltage_index.size
+            rec.voltage_index = self._voltage_index
+            rec.voltage_t_ms = v_t
+            rec.voltage_mv = v.T.reshape(self.n_copies, k, -1)
+        return rec
+
+
+class _Detector:
+    """Sparse (neuron -> channels) detection probabilities and the sampling of detections."""
+
+    def __init__(self, probability: np.ndarray, floor: float = 1e-4) -> None:
+        # probability: (C, N); keep the pairs a spike can realistically reach
+        by_neuron = probability.T
+        self._ptr = np.concatenate([[0], np.cumsum((by_neuron > floor).sum(axis=1))])
+        rows, cols = np.nonzero(by_neuron > floor)
+        self._channel = cols.astype(np.int64)
+        self._p = by_neuron[rows, cols]
+
+    def detect(self, neuron: np.ndarray, t_ms: np.ndarray, copy: np.ndarray, rng: np.random.Generator):
+        counts = self._ptr[neuron + 1] - self._ptr[neuron]
+        total = int(counts.sum())
+        spike = np.repeat(np.arange(neuron.size), counts)
+        offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        pair = self._ptr[neuron][spike] + offset
+        seen = rng.random(total) < self._p[pair]
+        spike, pair = spike[seen], pair[seen]
+        return self._channel[pair], t_ms[spike], neuron[spike], copy[spike]

@@ -1,0 +1,130 @@
+"""Stimulus waveforms: pulses and pulse trains on MEA channels, rendered to a ``(n_timesteps, n_channels)`` array.
+
+Amplitudes are magnitudes in uA. A biphasic pulse is charge balanced and cathodic first (the phase that
+depolarises nearby cells); a monophasic pulse is cathodic. Durations are rounded to the simulation time step.
+
+>>> train = pulse_train(channel=5, amplitude_ua=3.0, start_ms=500.0, n_pulses=10, rate_hz=20.0)
+>>> wave = render(train, n_channels=16, duration_ms=1000.0, dt_ms=0.1)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Iterable, Literal
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """One stimulation pulse on one channel.
+
+    :param channel: channel index
+    :param onset_ms: start time, relative to the start of the rendered window (ms)
+    :param amplitude_ua: current magnitude (uA); 0 is allowed and means no pulse
+    :param phase_ms: duration of each phase (ms)
+    :param shape: ``"biphasic"`` (cathodic then anodic) or ``"monophasic"`` (cathodic)
+    :param gap_ms: interphase gap of a biphasic pulse (ms)
+    """
+
+    channel: int
+    onset_ms: float
+    amplitude_ua: float
+    phase_ms: float = 0.2
+    shape: Literal["biphasic", "monophasic"] = "biphasic"
+    gap_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.channel, bool) or not isinstance(self.channel, (int, np.integer)) or self.channel < 0:
+            raise ValueError(f"pulse channel must be a whole number >= 0, got {self.channel!r}")
+        for name in ("onset_ms", "amplitude_ua", "phase_ms", "gap_ms"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value):
+                raise ValueError(f"pulse {name} must be a finite number, got {value!r}")
+        if self.onset_ms < 0 or self.amplitude_ua < 0 or self.gap_ms < 0:
+            raise ValueError(
+                f"pulse onset_ms, amplitude_ua and gap_ms must be >= 0, got onset_ms={self.onset_ms}, "
+                f"amplitude_ua={self.amplitude_ua}, gap_ms={self.gap_ms} (amplitudes are magnitudes; "
+                "the shape sets the polarity)"
+            )
+        if self.phase_ms <= 0:
+            raise ValueError(f"pulse phase_ms must be > 0, got {self.phase_ms!r}")
+        if self.shape not in ("biphasic", "monophasic"):
+            raise ValueError(f"pulse shape must be 'biphasic' or 'monophasic', got {self.shape!r}")
+
+    @property
+    def duration_ms(self) -> float:
+        return self.phase_ms * (2 if self.shape == "biphasic" else 1) + (self.gap_ms if self.shape == "biphasic" else 0)
+
+
+def pulse_train(
+    channel: int,
+    amplitude_ua: float,
+    start_ms: float = 0.0,
+    n_pulses: int = 1,
+    rate_hz: float = 20.0,
+    **pulse_kwargs,
+) -> list[Pulse]:
+    """``n_pulses`` equal pulses on one channel, ``1000 / rate_hz`` ms apart, the first at ``start_ms``."""
+    if isinstance(n_pulses, bool) or int(n_pulses) != n_pulses or n_pulses < 1:
+        raise ValueError(f"n_pulses must be a whole number >= 1, got {n_pulses!r}")
+    if not (math.isfinite(rate_hz) and rate_hz > 0):
+        raise ValueError(f"rate_hz must be a finite number > 0, got {rate_hz!r}")
+    period = 1000.0 / rate_hz
+    return [Pulse(channel, start_ms + k * period, amplitude_ua, **pulse_kwargs) for k in range(int(n_pulses))]
+
+
+def n_timesteps(duration_ms: float, dt_ms: float) -> int:
+    """Number of simulation steps in ``duration_ms``; it must be a positive whole multiple of ``dt_ms``."""
+    if isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float, np.floating, np.integer)):
+        raise ValueError(f"duration must be a number of ms, got {duration_ms!r}")
+    if not (math.isfinite(duration_ms) and duration_ms > 0):
+        raise ValueError(f"duration must be a finite number of ms > 0, got {duration_ms!r}")
+    steps = duration_ms / dt_ms
+    if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+        raise ValueError(f"duration {duration_ms!r} ms is not a whole multiple of the time step {dt_ms} ms")
+    return int(round(steps))
+
+
+def render(pulses: Iterable[Pulse], n_channels: int, duration_ms: float, dt_ms: float) -> np.ndarray:
+    """Channel currents (uA, signed: cathodic < 0) on the simulation grid, shape ``(n_timesteps, n_channels)``.
+
+    Each phase lasts ``round(phase_ms / dt_ms)`` steps (at least one). A pulse must start inside the window; a
+    pulse that runs past its end is cut there.
+    """
+    rows = n_timesteps(duration_ms, dt_ms)
+    wave = np.zeros((rows, n_channels))
+    for pulse in pulses:
+        if pulse.channel >= n_channels:
+            raise ValueError(f"pulse channel {pulse.channel} does not exist: the MEA has channels 0..{n_channels - 1}")
+        start = int(round(pulse.onset_ms / dt_ms))
+        if start >= rows:
+            raise ValueError(f"pulse onset {pulse.onset_ms} ms is outside the {duration_ms} ms window")
+        phase = max(1, int(round(pulse.phase_ms / dt_ms)))
+        wave[start : start + phase, pulse.channel] -= pulse.amplitude_ua
+        if pulse.shape == "biphasic":
+            anodic = start + phase + int(round(pulse.gap_ms / dt_ms))
+            wave[anodic : anodic + phase, pulse.channel] += pulse.amplitude_ua
+    return wave
+
+
+_SPEC = re.compile(
+    r"^\s*(?P<channel>\d+)\s*:\s*(?P<amp>[0-9.]+(?:e-?\d+)?)\s*uA\s*@\s*(?P<onset>[0-9.]+)\s*ms"
+    r"(?:\s*x\s*(?P<n>\d+)(?:\s*/\s*(?P<rate>[0-9.]+)\s*Hz)?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_pulse_spec(spec: str) -> list[Pulse]:
+    """Parse ``CH:AMPuA@ONSETms`` with an optional train ``xN/RATEHz``, e.g. ``5:3uA@500ms`` or ``5:3uA@500msx10/20Hz``."""
+    match = _SPEC.match(spec)
+    if match is None:
+        raise ValueError(
+            f"cannot parse stimulus {spec!r}; expected CHANNEL:AMPLITUDEuA@ONSETms, optionally followed by "
+            "xCOUNT/RATEHz, e.g. '5:3uA@500ms' or '5:3uA@500msx10/20Hz'"
+        )
+    n = int(match["n"]) if match["n"] else 1
+    rate = float(match["rate"]) if match["rate"] else 20.0
+    return pulse_train(int(match["channel"]), float(match["amp"]), float(match["onset"]), n, rate)
