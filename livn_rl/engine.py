@@ -137,8 +137,11 @@ class Simulation:
                 built.neurons, "v", record=record, dt=self.dt_ms * brian2.ms, name="voltage_monitor"
             )
             objects.append(self._voltages)
+        self._commands: queue.Queue = queue.Queue()
+        self._results: queue.Queue = queue.Queue()
         self._control = brian2.NetworkOperation(
-            self._on_control_tick, dt=self.control_dt_ms * brian2.ms, when="start", order=-100, name="control"
+            _control_tick(weakref.ref(self), self._commands, self._results),
+            dt=self.control_dt_ms * brian2.ms, when="start", order=-100, name="control",
         )
         self._net = brian2.Network(*objects, self._control, name="livn_rl_network")
         self._net.store("built")
@@ -233,6 +236,12 @@ class Simulation:
         self._stop_worker()
         self._closed = True
 
+    def __del__(self) -> None:
+        try:
+            self._stop_worker()
+        except Exception:  # interpreter shutdown: nothing left to clean
+            pass
+
     def __enter__(self) -> "Simulation":
         return self
 
@@ -279,8 +288,9 @@ class Simulation:
 
         if getattr(self, "_closed", False):
             raise RuntimeError("this Simulation was closed")
-        self._commands: queue.Queue = queue.Queue()
-        self._results: queue.Queue = queue.Queue()
+        for leftover in (self._commands, self._results):
+            while not leftover.empty():
+                leftover.get_nowait()
         self._pending_chunks = 0
         self._currents = None
         self._chunk = 0
@@ -288,7 +298,9 @@ class Simulation:
         brian2.prefs.codegen.target = self.target
         real_gc = brian2_network.gc
         brian2_network.gc = _NoCollect()
-        self._thread = threading.Thread(target=self._worker, name="livn_rl-brian2", daemon=True)
+        self._thread = threading.Thread(
+            target=_run_parked, args=(self._net, self.dt_ms, self._results), name="livn_rl-brian2", daemon=True
+        )
         try:
             with self._own_random_state():
                 self._thread.start()
@@ -323,17 +335,11 @@ class Simulation:
             for name, function in saved.items():
                 setattr(np.random, name, function)
 
-    def _worker(self) -> None:
-        import brian2
-
-        try:
-            self._net.run(_FOREVER_STEPS * self.dt_ms * brian2.ms, namespace={})
-            self._results.put(_STOP)
-        except BaseException as err:  # hand every failure to the caller
-            self._results.put(err)
-
     def _stop_worker(self) -> None:
         if self._thread is None:
+            return
+        if self._thread is threading.current_thread():  # collected in its own thread: let the run end itself
+            self._commands.put(_STOP)
             return
         if self._thread.is_alive():
             with self._own_random_state():
@@ -367,16 +373,11 @@ class Simulation:
         self._t_ms = t0 + n_chunks * self.control_dt_ms
         return self._recording(t0, self._t_ms - t0, spikes_i, spikes_t, v_t, v)
 
-    def _on_control_tick(self) -> None:
-        """Runs in the worker thread at the start of every control interval."""
-        if self._pending_chunks == 0:
-            self._results.put(self._collect())
-            command = self._commands.get()
-            if command is _STOP:
-                self._net.stop()
-                return
-            self._currents, self._pending_chunks = command
-            self._chunk = 0
+    def _begin(self, command) -> None:
+        self._currents, self._pending_chunks = command
+        self._chunk = 0
+
+    def _next_chunk(self) -> None:
         self._load_chunk()
         self._chunk += 1
         self._pending_chunks -= 1
@@ -437,6 +438,50 @@ class Simulation:
             rec.voltage_t_ms = v_t
             rec.voltage_mv = v.T.reshape(self.n_copies, k, -1)
         return rec
+
+
+class _Orphaned(Exception):
+    """Ends the run of a simulation that was garbage collected."""
+
+
+def _run_parked(net, dt_ms: float, results: queue.Queue) -> None:
+    """The worker thread: one run that only reset() or close() ends."""
+    import brian2
+
+    try:
+        net.run(_FOREVER_STEPS * dt_ms * brian2.ms, namespace={})
+        results.put(_STOP)
+    except BaseException as err:  # hand every failure to the caller
+        results.put(err)
+
+
+def _control_tick(sim_ref: weakref.ref, commands: queue.Queue, results: queue.Queue):
+    """The NetworkOperation run at every control tick, in the worker thread.
+
+    Inside a step it loads the next interval of stimulation. At the end of a step it hands the recording over and
+    parks until the next command. It holds the Simulation only weakly while parked, so a simulation that nobody
+    references any more is collected, and its ``__del__`` ends the thread.
+    """
+
+    def tick() -> None:
+        sim = sim_ref()
+        if sim is None:  # collected mid-step: end the run
+            raise _Orphaned()
+        if sim._pending_chunks:
+            sim._next_chunk()
+            return
+        results.put(sim._collect())
+        network = sim._net
+        del sim
+        command = commands.get()
+        sim = sim_ref()
+        if command is _STOP or sim is None:
+            network.stop()
+            return
+        sim._begin(command)
+        sim._next_chunk()
+
+    return tick
 
 
 class _Detector:

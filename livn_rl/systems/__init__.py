@@ -18,34 +18,29 @@ from livn_rl.systems.culture import Culture, CultureConfig, generate_culture
 from livn_rl.systems.synapses import SynapseKinetics
 from livn_rl.systems.system import BuiltSystem, Population, System
 
-# Tuned so that spontaneous activity stays at a few Hz with occasional network bursts and a stimulated electrode
-# evokes a clear response; docs/systems.md gives the measured rates and the command that measured them.
+# The synapse and background defaults of CultureConfig are tuned on S2 to give a few Hz of spontaneous activity with
+# occasional network bursts and about 10 Hz near an electrode stimulated at 20 Hz; S3 and S4 keep the same local
+# statistics (in-degree, weights) over a larger dish. S1 is too small to sustain activity and gets more noise.
+# docs/systems.md gives the measured rates and the command that measured them.
 PREDEFINED: dict[str, dict] = {
     "S1": {
         "name": "S1", "n_exc": 8, "n_inh": 2, "width_um": 200.0, "height_um": 200.0,
-        "k_in_exc": 7, "k_in_inh": 2, "w_ee_nS": 2.0, "w_ei_nS": 2.0, "w_ie_nS": 4.0, "w_ii_nS": 2.0,
-        "noise_exc_pA": 60.0, "noise_inh_pA": 12.0,
+        "k_in_exc": 7, "k_in_inh": 2, "noise_exc_pA": 85.0,
         "mea": {"rows": 2, "cols": 2, "pitch_um": 100.0},
         "description": "10 cells (8 E / 2 I) over 4 electrodes: the smallest culture, for tests and debugging",
     },
     "S2": {
         "name": "S2", "n_exc": 80, "n_inh": 20, "width_um": 800.0, "height_um": 800.0,
-        "k_in_exc": 30, "k_in_inh": 8, "w_ee_nS": 1.5, "w_ei_nS": 1.5, "w_ie_nS": 3.0, "w_ii_nS": 2.0,
-        "noise_exc_pA": 60.0, "noise_inh_pA": 12.0,
         "mea": {"rows": 4, "cols": 4, "pitch_um": 200.0},
         "description": "100 cells (80 E / 20 I) on a 4x4 MEA: the default culture for RL",
     },
     "S3": {
         "name": "S3", "n_exc": 800, "n_inh": 200, "width_um": 1600.0, "height_um": 1600.0,
-        "k_in_exc": 60, "k_in_inh": 15, "w_ee_nS": 1.0, "w_ei_nS": 1.0, "w_ie_nS": 2.0, "w_ii_nS": 1.5,
-        "noise_exc_pA": 60.0, "noise_inh_pA": 12.0,
         "mea": {"rows": 8, "cols": 8, "pitch_um": 200.0},
-        "description": "1,000 cells (800 E / 200 I) on an 8x8 MEA (pass a 4x4 MEA for 16 channels)",
+        "description": "1,000 cells (800 E / 200 I) on an 8x8 MEA (pass MEA.grid(4, 4, 400.0) for 16 channels)",
     },
     "S4": {
         "name": "S4", "n_exc": 8000, "n_inh": 2000, "width_um": 1600.0, "height_um": 1600.0,
-        "k_in_exc": 100, "k_in_inh": 25, "w_ee_nS": 0.8, "w_ei_nS": 0.8, "w_ie_nS": 1.6, "w_ii_nS": 1.2,
-        "noise_exc_pA": 60.0, "noise_inh_pA": 12.0,
         "mea": {"rows": 8, "cols": 8, "pitch_um": 200.0},
         "description": "10,000 cells (8,000 E / 2,000 I) on an 8x8 MEA: a dense culture for scaling studies",
     },

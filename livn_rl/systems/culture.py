@@ -55,7 +55,7 @@ class CultureConfig:
     :param k_in_exc: expected excitatory inputs per neuron (capped at the number available)
     :param k_in_inh: expected inhibitory inputs per neuron
     :param length_constant_um: decay length of the connection probability (um)
-    :param w_ee_nS: mean E->E weight (nS); likewise ``w_ei_nS`` (E->I), ``w_ie_nS`` (I->E), ``w_ii_nS`` (I->I)
+    :param w_ee_nS: mean E->E weight (nS; the absolute efficacy: a spike releases ``U_release`` of it); likewise ``w_ei_nS`` (E->I), ``w_ie_nS`` (I->E), ``w_ii_nS`` (I->I)
     :param weight_cv: coefficient of variation of the log-normal weights
     :param conduction_velocity_um_per_ms: axonal conduction velocity (um/ms)
     :param synaptic_latency_ms: delay added to every connection (ms)
@@ -76,20 +76,20 @@ class CultureConfig:
     z_range_um: tuple[float, float] = (5.0, 20.0)
     exc_cell: str | dict = "RS"
     inh_cell: str | dict = "FS"
-    k_in_exc: int = 40
-    k_in_inh: int = 10
+    k_in_exc: int = 30
+    k_in_inh: int = 8
     length_constant_um: float = 200.0
-    w_ee_nS: float = 1.0
-    w_ei_nS: float = 1.0
-    w_ie_nS: float = 2.0
+    w_ee_nS: float = 12.0
+    w_ei_nS: float = 6.0
+    w_ie_nS: float = 3.0
     w_ii_nS: float = 2.0
     weight_cv: float = 0.5
     conduction_velocity_um_per_ms: float = 300.0
     synaptic_latency_ms: float = 0.5
     bias_exc_pA: float = 0.0
     bias_inh_pA: float = 0.0
-    noise_exc_pA: float = 40.0
-    noise_inh_pA: float = 10.0
+    noise_exc_pA: float = 60.0
+    noise_inh_pA: float = 40.0
     noise_tau_ms: float = 5.0
     kinetics: SynapseKinetics = field(default_factory=SynapseKinetics)
     mea: dict = field(default_factory=lambda: {"rows": 4, "cols": 4, "pitch_um": 200.0})

@@ -1,0 +1,565 @@
+"""The ``livn-rl`` command line: list the predefined systems and simulate one with stimulation.
+
+Heavy imports (Brian2, matplotlib) happen inside the commands, so ``livn-rl --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+#: Integration time step and control granularity of the simulations this command runs (ms).
+DT_MS = 0.1
+CONTROL_DT_MS = 1.0
+#: Systems with more neurons than this are described from their config (connections not generated) unless --exact.
+EXACT_LIMIT = 2000
+#: Neighbourhood of a stimulated electrode whose rate the summary reports (um).
+RESPONSE_RADIUS_UM = 100.0
+
+DESCRIPTION = """\
+livn-rl: simulated cortical cultures on a simulated multi-electrode array (MEA).
+
+A culture of excitatory (RS) and inhibitory (FS) Izhikevich neurons grows over a grid of electrodes; Brian2
+simulates it, electrodes stimulate nearby cells with current pulses and record the spikes they can see.
+Predefined systems range from S1 (10 cells, 4 electrodes) to S4 (10,000 cells, 64 electrodes); any YAML/JSON
+culture config works too.
+"""
+
+EPILOG = """\
+examples:
+  livn-rl systems                          list the predefined systems
+  livn-rl systems S2                       everything about S2 and its MEA
+  livn-rl simulate S2                      2 s of spontaneous activity -> out/S2_simulation.png
+  livn-rl simulate S2 --duration 1000 --stimulate 5:10uA@500msx10/20Hz
+                                           10 pulses of 10 uA at 20 Hz on channel 5 from t = 500 ms
+  livn-rl simulate my_culture.yaml --seed 3 --json out/run.json
+
+run 'livn-rl COMMAND --help' for the options of a command.
+"""
+
+SYSTEMS_DESCRIPTION = """\
+List the predefined systems (neurons, synapses, electrodes), or describe one system in detail: its populations,
+connectivity, background and MEA (channels, layout, detection reach, false-positive rate, current limit).
+"""
+
+SYSTEMS_EPILOG = f"""\
+Systems above {EXACT_LIMIT:,} neurons are described from their config without generating their connections
+(that takes ~10 s for S4): their synapse count is the expected one, marked '~'. Pass --exact to generate them.
+
+examples:
+  livn-rl systems
+  livn-rl systems --json
+  livn-rl systems S3
+  livn-rl systems S4 --exact
+  livn-rl systems my_culture.yaml
+"""
+
+SIMULATE_DESCRIPTION = """\
+Simulate a system for --duration ms, optionally stimulating electrodes, then print a summary (rates per
+population and per channel, network bursts, the response near each stimulated electrode) and save a figure
+(raster, population rates, MEA map). Everything is checked before the network is built.
+"""
+
+SIMULATE_EPILOG = """\
+stimulus syntax (--stimulate, repeatable):
+  CHANNEL:AMPLITUDEuA@ONSETms              one biphasic pulse (cathodic first, 0.2 ms per phase)
+  CHANNEL:AMPLITUDEuA@ONSETmsxCOUNT/RATEHz a train of COUNT pulses at RATE Hz (20 Hz if /RATEHz is left out)
+  channels are numbered from 0 in row-major order (x fastest); onsets are in ms from the start of the run;
+  amplitudes are limited by the MEA (50 uA by default).
+
+examples:
+  livn-rl simulate S2
+  livn-rl simulate S2 --duration 1000 --stimulate 5:10uA@500msx10/20Hz --out /tmp/s2.png
+  livn-rl simulate S2 --stimulate 5:3uA@500ms --stimulate 10:3uA@1200ms --no-background
+  livn-rl simulate S3 --duration 500 --target numpy --json out/s3.json
+  livn-rl simulate my_culture.yaml --seed 7
+
+targets: 'cython' compiles the model once (about a minute, cached afterwards) and then runs fast; 'numpy' starts
+at once but runs slower; 'auto' uses Cython when a compiler works.
+"""
+
+
+class UsageError(Exception):
+    """A bad command-line value: reported on one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit code 2) pointing at --help."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split())
+
+
+# --------------------------------------------------------------------------------------------- argument parsing
+def build_parser() -> argparse.ArgumentParser:
+    """The ``livn-rl`` argument parser."""
+    parser = _Parser(
+        prog="livn-rl", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    systems = commands.add_parser(
+        "systems", help="list the predefined systems, or describe one", description=SYSTEMS_DESCRIPTION,
+        epilog=SYSTEMS_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    systems.add_argument("system", nargs="?", metavar="SYSTEM",
+                         help="a predefined system (S1..S4) or a YAML/JSON culture config to describe in detail")
+    systems.add_argument("--json", action="store_true", help="print JSON instead of text")
+    systems.add_argument("--exact", action="store_true",
+                         help=f"generate every system, even above {EXACT_LIMIT:,} neurons, for exact synapse counts")
+    systems.set_defaults(handler=cmd_systems)
+
+    sim = commands.add_parser(
+        "simulate", help="simulate a system (with stimulation), print a summary and save a figure",
+        description=SIMULATE_DESCRIPTION, epilog=SIMULATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sim.add_argument("system", metavar="SYSTEM", help="a predefined system (S1..S4) or a YAML/JSON culture config")
+    sim.add_argument("--duration", "-d", type=float, default=2000.0, metavar="MS",
+                     help="simulated time in ms, a whole number of ms (default: 2000)")
+    sim.add_argument("--stimulate", "-s", action="append", default=[], metavar="SPEC",
+                     help="a pulse or pulse train, e.g. 5:3uA@500ms or 5:3uA@500msx10/20Hz (repeatable)")
+    sim.add_argument("--seed", type=int, default=0, metavar="N",
+                     help="seed of the initial state and background noise (default: 0); the culture's structure is "
+                          "fixed by its config")
+    sim.add_argument("--no-background", dest="background", action="store_false",
+                     help="switch off the background noise current (only stimulation drives the culture)")
+    sim.add_argument("--target", choices=("auto", "cython", "numpy"), default="auto",
+                     help="Brian2 code generation target (default: auto)")
+    sim.add_argument("--out", "-o", metavar="PATH",
+                     help="figure path; the suffix picks the format (default: out/<system>_simulation.png)")
+    sim.add_argument("--json", metavar="PATH", dest="json_path", help="also write the summary as JSON to PATH")
+    sim.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sim.set_defaults(handler=cmd_simulate)
+    return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("livn_rl")
+    except Exception:  # not installed
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``livn-rl`` console script; returns the exit code.
+
+    :param argv: arguments without the program name (default: ``sys.argv[1:]``)
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version and usage errors
+        return int(done.code or 0) if not isinstance(done.code, str) else 2
+    if getattr(args, "handler", None) is None:
+        parser.print_help(sys.stderr)
+        print("\nlivn-rl: error: choose a command (systems or simulate)", file=sys.stderr)
+        return 2
+    prog = f"livn-rl {args.command}"
+    try:
+        return int(args.handler(args) or 0)
+    except UsageError as err:
+        print(f"{prog}: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `livn-rl systems | head`
+        return 0
+
+
+# ------------------------------------------------------------------------------------------- shared helpers
+def _resolve_config(spec: str):
+    """The CultureConfig that ``spec`` (a predefined name or a config path) names; UsageError otherwise."""
+    from livn_rl.systems import list_systems, load_config, system_config
+
+    names = list_systems()
+    if spec in names:
+        return system_config(spec)
+    if Path(spec).suffix.lower() in (".yaml", ".yml", ".json"):
+        try:
+            return load_config(spec)
+        except ValueError as err:
+            raise UsageError(err) from None
+    close = difflib.get_close_matches(spec.upper(), names, n=1) or difflib.get_close_matches(spec, names, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise UsageError(
+        f"unknown system {spec!r}: choose one of {', '.join(names)} or give a .yaml/.yml/.json culture config{hint}"
+    )
+
+
+def _config_mea(config):
+    """The config's default MEA, built without generating the culture (cheap)."""
+    from livn_rl.mea import MEA
+
+    grid = dict(config.mea)
+    try:
+        return MEA.grid(grid.pop("rows"), grid.pop("cols"), grid.pop("pitch_um"), **grid)
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"system {config.name!r} has an invalid MEA: {err}") from None
+
+
+def _expected_synapses(config) -> int:
+    """Expected number of synapses of a culture config (each neuron draws about k_in_exc + k_in_inh inputs,
+    capped by the number of cells available)."""
+    n_exc, n_inh = config.n_exc, config.n_inh
+    exc = n_exc * min(config.k_in_exc, max(n_exc - 1, 0)) + n_inh * min(config.k_in_exc, n_exc)
+    inh = n_exc * min(config.k_in_inh, n_inh) + n_inh * min(config.k_in_inh, max(n_inh - 1, 0))
+    return int(exc + inh)
+
+
+def _grid_text(config) -> str:
+    mea = config.mea
+    return f"{mea['rows']}x{mea['cols']}"
+
+
+# ---------------------------------------------------------------------------------------------- `systems`
+def _system_facts(config, exact: bool) -> dict:
+    """Facts about a culture for listings; generates it (for exact counts and positions) when small or asked."""
+    from livn_rl.systems import make_system
+
+    n = config.n_exc + config.n_inh
+    mea = _config_mea(config)
+    facts = {
+        "name": config.name,
+        "description": config.description,
+        "n_neurons": n,
+        "populations": {
+            "E": {"size": config.n_exc, "cell": config.exc_cell if isinstance(config.exc_cell, str) else "custom",
+                  "excitatory": True},
+            "I": {"size": config.n_inh, "cell": config.inh_cell if isinstance(config.inh_cell, str) else "custom",
+                  "excitatory": False},
+        },
+        "n_synapses": _expected_synapses(config),
+        "n_synapses_exact": False,
+        "mea_channels": mea.n_channels,
+        "mea_grid": _grid_text(config),
+        "mea": mea.describe(),
+        "structure_seed": config.seed,
+    }
+    if exact or n <= EXACT_LIMIT:
+        try:
+            system = make_system(config)
+        except ValueError as err:
+            raise UsageError(f"system {config.name!r} cannot be generated: {err}") from None
+        described = system.describe()
+        facts.update({k: v for k, v in described.items() if k != "mea_channels"})
+        facts["n_synapses_exact"] = True
+        facts["mea"] = system.mea.describe()
+        facts["mea_channels"] = system.mea.n_channels
+        in_reach = system.mea.cells_in_reach(system.positions_um)
+        facts["cells_in_reach"] = {"min": int(in_reach.min()), "mean": round(float(in_reach.mean()), 2),
+                                   "max": int(in_reach.max())}
+    return facts
+
+
+def _fmt_synapses(facts: dict) -> str:
+    return f"{facts['n_synapses']:,}" if facts["n_synapses_exact"] else f"~{facts['n_synapses']:,}"
+
+
+def cmd_systems(args: argparse.Namespace) -> int:
+    """``livn-rl systems [SYSTEM] [--json] [--exact]``."""
+    from livn_rl.systems import list_systems
+
+    if args.system:
+        config = _resolve_config(args.system)
+        facts = _system_facts(config, args.exact)
+        if args.json:
+            print(json.dumps({**facts, "config": config.to_dict()}, indent=2))
+        else:
+            _print_system_details(config, facts)
+        return 0
+
+    rows = [_system_facts(_resolve_config(name), args.exact) for name in list_systems()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = [("name", "neurons (E/I)", "synapses", "channels", "description")]
+    for f in rows:
+        pops = f["populations"]
+        table.append((
+            f["name"],
+            f"{f['n_neurons']:,} ({pops['E']['size']:,}/{pops['I']['size']:,})",
+            _fmt_synapses(f),
+            f"{f['mea_channels']} ({f['mea_grid']})",
+            f["description"],
+        ))
+    widths = [max(len(r[k]) for r in table) for k in range(4)]
+    for k, r in enumerate(table):
+        cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].rjust(widths[2]), r[3].ljust(widths[3]), r[4]]
+        print("  ".join(cells).rstrip())
+    if any(not f["n_synapses_exact"] for f in rows):
+        print(f"\n~ expected from the config (k_in_exc + k_in_inh inputs per neuron): systems above {EXACT_LIMIT:,} "
+              "neurons are not generated for this listing; 'livn-rl systems --exact' counts them.")
+    print("details: livn-rl systems NAME; simulate: livn-rl simulate NAME --duration MS")
+    return 0
+
+
+def _print_system_details(config, facts: dict) -> None:
+    c = config.to_dict()
+    mea = facts["mea"]
+    pops = facts["populations"]
+    n = facts["n_neurons"]
+    print(f"{config.name}: {config.description}" if config.description else config.name)
+    print("populations:")
+    for name, p in pops.items():
+        kind = "excitatory" if p["excitatory"] else "inhibitory"
+        print(f"  {name}  {p['size']:>6,} neurons, {p['cell']} cells, {kind}")
+    z0, z1 = c["z_range_um"]
+    print(f"culture:      {c['width_um']:g} x {c['height_um']:g} um, somata {z0:g}-{z1:g} um above the electrodes, "
+          f"structure seed {c['seed']}")
+    per_neuron = facts["n_synapses"] / max(n, 1)
+    print(f"synapses:     {_fmt_synapses(facts)} ({per_neuron:.1f} inputs per neuron; drawn for "
+          f"{c['k_in_exc']} E + {c['k_in_inh']} I, length constant {c['length_constant_um']:g} um)"
+          + ("" if facts["n_synapses_exact"] else "  [expected; --exact generates it]"))
+    print(f"weights:      E->E {c['w_ee_nS']:g} nS, E->I {c['w_ei_nS']:g} nS, I->E {c['w_ie_nS']:g} nS, "
+          f"I->I {c['w_ii_nS']:g} nS (log-normal, CV {c['weight_cv']:g})")
+    print(f"delays:       {c['synaptic_latency_ms']:g} ms + distance / {c['conduction_velocity_um_per_ms']:g} um/ms")
+    print(f"background:   noise {c['noise_exc_pA']:g} pA (E), {c['noise_inh_pA']:g} pA (I), tau {c['noise_tau_ms']:g} ms; "
+          f"bias {c['bias_exc_pA']:g} pA (E), {c['bias_inh_pA']:g} pA (I)")
+    grid = c["mea"]
+    print(f"MEA:          {mea['n_channels']} channels, {grid['rows']}x{grid['cols']} grid, pitch {grid['pitch_um']:g} um "
+          "(channels row-major, x fastest)")
+    print(f"  detection:  reach {mea['reach_um']:g} um (spikes detected half of the time), "
+          f"{mea['false_positive_rate_hz']:g} false positives/s per channel")
+    print(f"  stimulation: up to +-{mea['max_current_ua']:g} uA per channel")
+    if "cells_in_reach" in facts:
+        r = facts["cells_in_reach"]
+        print(f"  cells within reach per electrode: min {r['min']}, mean {r['mean']:g}, max {r['max']}")
+    channel = ((grid["rows"] - 1) // 2) * grid["cols"] + (grid["cols"] - 1) // 2  # a central electrode
+    print(f"try:          livn-rl simulate {config.name} --duration 1000 --stimulate {channel}:10uA@500msx10/20Hz")
+
+
+# --------------------------------------------------------------------------------------------- `simulate`
+def _check_duration(duration: float) -> float:
+    if not math.isfinite(duration) or duration <= 0:
+        raise UsageError(f"--duration must be a finite number of ms > 0, got {duration:g}")
+    steps = duration / CONTROL_DT_MS
+    if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+        raise UsageError(f"--duration must be a whole number of ms (multiple of {CONTROL_DT_MS:g} ms), got {duration:g}")
+    return float(round(steps) * CONTROL_DT_MS)
+
+
+def _parse_stimuli(specs: Sequence[str], mea, duration_ms: float):
+    """Parse and check every --stimulate SPEC against the MEA and the run; returns (pulses, rendered currents)."""
+    from livn_rl.stimulus import parse_pulse_spec, render
+
+    pulses = []
+    for spec in specs:
+        try:
+            train = parse_pulse_spec(spec)
+        except ValueError as err:
+            raise UsageError(f"--stimulate: {err}") from None
+        first = train[0]
+        if first.channel >= mea.n_channels:
+            raise UsageError(
+                f"--stimulate {spec!r}: channel {first.channel} does not exist; the MEA has {mea.n_channels} channels "
+                f"(0..{mea.n_channels - 1})"
+            )
+        if first.amplitude_ua > mea.max_current_ua:
+            raise UsageError(
+                f"--stimulate {spec!r}: {first.amplitude_ua:g} uA exceeds the MEA limit of {mea.max_current_ua:g} uA"
+            )
+        if first.amplitude_ua == 0:
+            raise UsageError(f"--stimulate {spec!r}: the amplitude is 0 uA, so it would do nothing")
+        last = train[-1]
+        if last.onset_ms >= duration_ms:
+            which = "its pulse" if len(train) == 1 else f"its last pulse (of {len(train)})"
+            raise UsageError(
+                f"--stimulate {spec!r}: {which} starts at {last.onset_ms:g} ms, not before the end of the run "
+                f"({duration_ms:g} ms); lengthen --duration or start earlier"
+            )
+        if len(train) > 1 and train[1].onset_ms - first.onset_ms < first.duration_ms:
+            raise UsageError(f"--stimulate {spec!r}: the pulses overlap; lower the rate")
+        pulses.extend(train)
+    if not pulses:
+        return [], None
+    try:
+        currents = render(pulses, mea.n_channels, duration_ms, DT_MS)
+        mea.check_current(currents)
+    except ValueError as err:
+        raise UsageError(f"--stimulate: {err} (pulses on one channel add up where they overlap)") from None
+    return pulses, currents
+
+
+def _check_output(path: str, what: str, formats: Sequence[str] | None = None) -> Path:
+    out = Path(path).expanduser()
+    if formats is not None:
+        suffix = out.suffix.lower().lstrip(".")
+        if suffix not in formats:
+            raise UsageError(f"{what} {path!r} must end in one of {', '.join('.' + f for f in formats)}")
+    if out.exists() and out.is_dir():
+        raise UsageError(f"{what} {path!r} is a directory; give a file name")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"{what} {path!r}: cannot create its folder ({err.strerror})") from None
+    return out
+
+
+def _rate_grid_lines(rates, mea) -> list[str]:
+    """Per-channel rates as a grid seen from above (top row = largest y), or a list when the MEA is no grid."""
+    from livn_rl.analysis import grid_shape
+
+    shape = grid_shape(mea)
+    width = len(str(mea.n_channels - 1))
+    cells = [f"[{c:>{width}}] {r:5.1f}" for c, r in enumerate(rates)]
+    if shape is None:
+        per_line = 8
+        return ["  " + "   ".join(cells[k : k + per_line]) for k in range(0, len(cells), per_line)]
+    rows, cols = shape
+    return ["  " + "   ".join(cells[r * cols : (r + 1) * cols]) for r in reversed(range(rows))]
+
+
+def _fmt_rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} Hz"
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """``livn-rl simulate SYSTEM ...``: validate, build, run, summarise, plot."""
+    import numpy as np
+
+    # ---- validate everything before building anything
+    config = _resolve_config(args.system)
+    mea = _config_mea(config)
+    duration = _check_duration(args.duration)
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    pulses, currents = _parse_stimuli(args.stimulate, mea, duration)
+    from matplotlib.figure import Figure
+
+    formats = sorted(Figure().canvas.get_supported_filetypes())
+    out = _check_output(args.out or f"out/{config.name}_simulation.png", "--out", formats)
+    json_out = _check_output(args.json_path, "--json", ("json",)) if args.json_path else None
+
+    # ---- build and run
+    from livn_rl.analysis import detect_bursts, mean_rates, population_rates, stimulation_responses
+    from livn_rl.engine import Simulation
+    from livn_rl.plots import save_figure, simulation_figure
+    from livn_rl.systems import make_system
+
+    t_build = time.perf_counter()
+    try:
+        system = make_system(config)
+    except ValueError as err:
+        raise UsageError(f"system {config.name!r} cannot be generated: {err}") from None
+    mea = system.mea
+    print(f"{system.name}: {system.n_neurons:,} neurons ("
+          + " / ".join(f"{p.size:,} {p.name}" for p in system.populations) + "), "
+          + (f"{system.n_synapses:,} synapses, " if hasattr(system, "n_synapses") else "")
+          + f"{mea.n_channels} channels; seed {args.seed}, background {'on' if args.background else 'off'}, "
+          f"target {args.target}", flush=True)
+    try:
+        sim = Simulation(system, seed=args.seed, target=args.target, background=args.background, dt_ms=DT_MS,
+                         control_dt_ms=CONTROL_DT_MS)
+    except Exception as err:
+        print(f"livn-rl simulate: error: building the network failed: {_one_line(err)}", file=sys.stderr)
+        return 1
+    build_s = time.perf_counter() - t_build
+    t_run = time.perf_counter()
+    try:
+        recording = sim.run(duration, stimulus=currents, progress=not args.quiet)
+    except Exception as err:
+        print(f"livn-rl simulate: error: the simulation failed: {_one_line(err)}", file=sys.stderr)
+        return 1
+    finally:
+        sim.close()
+    run_s = time.perf_counter() - t_run
+
+    # ---- analyse
+    pop_rates = mean_rates(recording, system)
+    bursts = detect_bursts(recording, system)
+    _, total = recording.population_rate_hz(None, bin_ms=10.0)
+    from livn_rl.analysis import burst_threshold_hz
+
+    threshold = burst_threshold_hz(total)
+    channel_rates = recording.channel_rates_hz[0]
+    responses = stimulation_responses(recording, system, mea, pulses, radius_um=RESPONSE_RADIUS_UM)
+
+    # ---- report
+    speed = (duration / 1000.0) / run_s if run_s > 0 else float("inf")
+    print(f"simulated {duration:g} ms in {build_s + run_s:.1f} s wall (build {build_s:.1f} s, run {run_s:.1f} s; "
+          f"{speed:.2f}x real time)")
+    print("mean rate per population:")
+    for pop in system.populations:
+        print(f"  {pop.name} ({pop.cell or '?'}, n={pop.size:,}): {pop_rates[pop.name]:7.2f} Hz")
+    times = ", ".join(f"{b.start_ms:g}" for b in bursts[:12]) + (", ..." if len(bursts) > 12 else "")
+    print(f"network bursts: {len(bursts)} (whole-network rate in 10 ms bins above {threshold:.1f} Hz = max(5 x mean, "
+          f"20 Hz))" + (f"; starting at {times} ms" if bursts else ""))
+    print(f"detected spike rate per channel (Hz){', as seen from above (top row = largest y)' if _is_grid(mea) else ''}:")
+    for line in _rate_grid_lines(channel_rates, mea):
+        print(line)
+    print(f"  mean {channel_rates.mean():.1f} Hz; noise alone gives {mea.false_positive_rate_hz:.2g} Hz per channel")
+    if responses:
+        first = min(p.onset_ms for p in pulses)
+        print(f"stimulation response (neurons within {RESPONSE_RADIUS_UM:g} um of the electrode; before = 0-{first:g} ms, "
+              "during = first pulse to one interval after the last):")
+        for r in responses:
+            before, during = r["rate_before_hz"], r["rate_during_hz"]
+            gain = f" (x{during / before:.1f})" if before and during is not None else ""
+            pulses_text = f"{r['n_pulses']} x {r['amplitude_ua']:g} uA" if r["n_pulses"] > 1 else f"{r['amplitude_ua']:g} uA"
+            print(f"  channel {r['channel']:>2}, {pulses_text}, {r['window_ms'][0]:g}-{r['window_ms'][1]:g} ms: "
+                  f"{r['n_neurons_near']} neurons {_fmt_rate(before)} -> {_fmt_rate(during)}{gain}; "
+                  f"electrode recorded {_fmt_rate(r['channel_rate_before_hz'])} -> {_fmt_rate(r['channel_rate_during_hz'])}")
+
+    # ---- figure and JSON
+    stim_text = "; ".join(args.stimulate) if args.stimulate else "no stimulation"
+    title = (f"{system.name}: {duration:g} ms, {stim_text}, seed {args.seed}"
+             + ("" if args.background else ", no background"))
+    fig = simulation_figure(recording, system, mea, pulses=pulses, title=title)
+    save_figure(fig, str(out), dpi=150)
+    print(f"figure: {out}")
+    if json_out is not None:
+        centres, rates_t = population_rates(recording, system)
+        summary = {
+            "system": system.name,
+            "system_spec": args.system,
+            "n_neurons": system.n_neurons,
+            "n_channels": mea.n_channels,
+            "seed": args.seed,
+            "background": args.background,
+            "target": args.target,
+            "duration_ms": duration,
+            "wall_s": {"build": round(build_s, 3), "run": round(run_s, 3)},
+            "stimulate": list(args.stimulate),
+            "pulses": [{"channel": p.channel, "onset_ms": p.onset_ms, "amplitude_ua": p.amplitude_ua} for p in pulses],
+            "mean_rate_hz": {k: round(v, 4) for k, v in pop_rates.items()},
+            "channel_rate_hz": [round(float(v), 4) for v in channel_rates],
+            "mea_grid": list(_grid(mea)) if _is_grid(mea) else None,
+            "bursts": {"threshold_hz": round(threshold, 3), "count": len(bursts), "events": [b.to_dict() for b in bursts]},
+            "stimulation_responses": responses,
+            "population_rate_hz": {"bin_ms": 10.0, "t_ms": np.round(centres, 3).tolist(),
+                                   **{k: np.round(v, 3).tolist() for k, v in rates_t.items()}},
+            "n_spikes": int(recording.neuron_i.size),
+            "n_channel_spikes": int(recording.channel_c.size),
+            "figure": str(out),
+        }
+        json_out.write_text(json.dumps(summary, indent=2))
+        print(f"json: {json_out}")
+    return 0
+
+
+def _grid(mea):
+    from livn_rl.analysis import grid_shape
+
+    return grid_shape(mea)
+
+
+def _is_grid(mea) -> bool:
+    return _grid(mea) is not None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
