@@ -23,7 +23,7 @@ EXACT_LIMIT = 2000
 RESPONSE_RADIUS_UM = 100.0
 
 DESCRIPTION = """\
-livn-rl: simulated cortical cultures on a simulated multi-electrode array (MEA).
+livn-rl: simulated cortical cultures on a simulated multi-electrode array.
 
 A culture of excitatory (RS) and inhibitory (FS) Izhikevich neurons grows over a grid of electrodes; Brian2
 simulates it, electrodes stimulate nearby cells with current pulses and record the spikes they can see.
@@ -33,11 +33,12 @@ culture config works too.
 
 EPILOG = """\
 examples:
-  livn-rl systems                          list the predefined systems
-  livn-rl systems S2                       everything about S2 and its MEA
-  livn-rl simulate S2                      2 s of spontaneous activity -> out/S2_simulation.png
+  livn-rl systems              list the predefined systems
+  livn-rl systems S2           everything about S2 and its MEA
+  livn-rl simulate S2          2 s of spontaneous activity, figure in out/
   livn-rl simulate S2 --duration 1000 --stimulate 5:10uA@500msx10/20Hz
-                                           10 pulses of 10 uA at 20 Hz on channel 5 from t = 500 ms
+                               10 pulses of 10 uA at 20 Hz on channel 5,
+                               from t = 500 ms
   livn-rl simulate my_culture.yaml --seed 3 --json out/run.json
 
 run 'livn-rl COMMAND --help' for the options of a command.
@@ -49,8 +50,9 @@ connectivity, background and MEA (channels, layout, detection reach, false-posit
 """
 
 SYSTEMS_EPILOG = f"""\
-Systems above {EXACT_LIMIT:,} neurons are described from their config without generating their connections
-(that takes ~10 s for S4): their synapse count is the expected one, marked '~'. Pass --exact to generate them.
+Systems above {EXACT_LIMIT:,} neurons are described from their config without
+generating their connections (that takes ~10 s for S4): their synapse count is
+the expected one, marked '~'. Pass --exact to generate them.
 
 examples:
   livn-rl systems
@@ -68,20 +70,25 @@ population and per channel, network bursts, the response near each stimulated el
 
 SIMULATE_EPILOG = """\
 stimulus syntax (--stimulate, repeatable):
-  CHANNEL:AMPLITUDEuA@ONSETms              one biphasic pulse (cathodic first, 0.2 ms per phase)
-  CHANNEL:AMPLITUDEuA@ONSETmsxCOUNT/RATEHz a train of COUNT pulses at RATE Hz (20 Hz if /RATEHz is left out)
-  channels are numbered from 0 in row-major order (x fastest); onsets are in ms from the start of the run;
-  amplitudes are limited by the MEA (50 uA by default).
+  CH:AMPuA@ONSETms           one biphasic pulse of AMP uA on channel CH
+                             (cathodic first, 0.2 ms per phase)
+  CH:AMPuA@ONSETmsxN/RATEHz  a train of N such pulses at RATE Hz
+                             (20 Hz when /RATEHz is left out)
+  Channels count from 0 in row-major order (x fastest, see 'livn-rl systems
+  NAME'); onsets are ms from the start of the run; amplitudes are limited by
+  the MEA (50 uA by default).
 
 examples:
   livn-rl simulate S2
-  livn-rl simulate S2 --duration 1000 --stimulate 5:10uA@500msx10/20Hz --out /tmp/s2.png
-  livn-rl simulate S2 --stimulate 5:3uA@500ms --stimulate 10:3uA@1200ms --no-background
+  livn-rl simulate S2 --duration 1000 --stimulate 5:10uA@500msx10/20Hz \\
+      --out /tmp/s2.png
+  livn-rl simulate S2 -s 5:3uA@500ms -s 10:3uA@1200ms --no-background
   livn-rl simulate S3 --duration 500 --target numpy --json out/s3.json
   livn-rl simulate my_culture.yaml --seed 7
 
-targets: 'cython' compiles the model once (about a minute, cached afterwards) and then runs fast; 'numpy' starts
-at once but runs slower; 'auto' uses Cython when a compiler works.
+targets: 'cython' compiles the model once (about a minute, cached afterwards)
+and then runs fast; 'numpy' starts at once but runs slower; 'auto' uses Cython
+when a compiler works.
 """
 
 
@@ -96,6 +103,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _fill(text: str, width: int = 79) -> str:
+    """Re-wrap every paragraph of ``text`` (paragraphs are separated by blank lines) to ``width`` columns."""
+    import textwrap
+
+    return "\n\n".join(textwrap.fill(" ".join(p.split()), width) for p in text.strip().split("\n\n")) + "\n"
+
+
 def _one_line(message: object) -> str:
     return " ".join(str(message).split())
 
@@ -104,13 +118,13 @@ def _one_line(message: object) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The ``livn-rl`` argument parser."""
     parser = _Parser(
-        prog="livn-rl", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="livn-rl", description=_fill(DESCRIPTION), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
     systems = commands.add_parser(
-        "systems", help="list the predefined systems, or describe one", description=SYSTEMS_DESCRIPTION,
+        "systems", help="list the predefined systems, or describe one", description=_fill(SYSTEMS_DESCRIPTION),
         epilog=SYSTEMS_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     systems.add_argument("system", nargs="?", metavar="SYSTEM",
@@ -122,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = commands.add_parser(
         "simulate", help="simulate a system (with stimulation), print a summary and save a figure",
-        description=SIMULATE_DESCRIPTION, epilog=SIMULATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=_fill(SIMULATE_DESCRIPTION), epilog=SIMULATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sim.add_argument("system", metavar="SYSTEM", help="a predefined system (S1..S4) or a YAML/JSON culture config")
     sim.add_argument("--duration", "-d", type=float, default=2000.0, metavar="MS",
@@ -297,12 +311,12 @@ def cmd_systems(args: argparse.Namespace) -> int:
             f["description"],
         ))
     widths = [max(len(r[k]) for r in table) for k in range(4)]
-    for k, r in enumerate(table):
+    for r in table:
         cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].rjust(widths[2]), r[3].ljust(widths[3]), r[4]]
         print("  ".join(cells).rstrip())
     if any(not f["n_synapses_exact"] for f in rows):
         print(f"\n~ expected from the config (k_in_exc + k_in_inh inputs per neuron): systems above {EXACT_LIMIT:,} "
-              "neurons are not generated for this listing; 'livn-rl systems --exact' counts them.")
+              "neurons\n  are not generated for this listing; 'livn-rl systems --exact' counts them.")
     print("details: livn-rl systems NAME; simulate: livn-rl simulate NAME --duration MS")
     return 0
 
@@ -415,7 +429,9 @@ def _rate_grid_lines(rates, mea) -> list[str]:
 
     shape = grid_shape(mea)
     width = len(str(mea.n_channels - 1))
-    cells = [f"[{c:>{width}}] {r:5.1f}" for c, r in enumerate(rates)]
+    values = [f"{r:.1f}" for r in rates]
+    value_width = max(len(v) for v in values)
+    cells = [f"[{c:>{width}}] {v:>{value_width}}" for c, v in enumerate(values)]
     if shape is None:
         per_line = 8
         return ["  " + "   ".join(cells[k : k + per_line]) for k in range(0, len(cells), per_line)]
@@ -445,7 +461,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     json_out = _check_output(args.json_path, "--json", ("json",)) if args.json_path else None
 
     # ---- build and run
-    from livn_rl.analysis import detect_bursts, mean_rates, population_rates, stimulation_responses
+    from livn_rl.analysis import (
+        burst_threshold_hz, detect_bursts, mean_rates, population_rates, stimulation_responses,
+    )
     from livn_rl.engine import Simulation
     from livn_rl.plots import save_figure, simulation_figure
     from livn_rl.systems import make_system
@@ -461,6 +479,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
           + (f"{system.n_synapses:,} synapses, " if hasattr(system, "n_synapses") else "")
           + f"{mea.n_channels} channels; seed {args.seed}, background {'on' if args.background else 'off'}, "
           f"target {args.target}", flush=True)
+    if args.target != "numpy" and not args.quiet:
+        print("building the network (with Cython, the first build of a model compiles it: about a minute)...",
+              file=sys.stderr, flush=True)
     try:
         sim = Simulation(system, seed=args.seed, target=args.target, background=args.background, dt_ms=DT_MS,
                          control_dt_ms=CONTROL_DT_MS)
@@ -482,8 +503,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     pop_rates = mean_rates(recording, system)
     bursts = detect_bursts(recording, system)
     _, total = recording.population_rate_hz(None, bin_ms=10.0)
-    from livn_rl.analysis import burst_threshold_hz
-
     threshold = burst_threshold_hz(total)
     channel_rates = recording.channel_rates_hz[0]
     responses = stimulation_responses(recording, system, mea, pulses, radius_um=RESPONSE_RADIUS_UM)
@@ -496,16 +515,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for pop in system.populations:
         print(f"  {pop.name} ({pop.cell or '?'}, n={pop.size:,}): {pop_rates[pop.name]:7.2f} Hz")
     times = ", ".join(f"{b.start_ms:g}" for b in bursts[:12]) + (", ..." if len(bursts) > 12 else "")
-    print(f"network bursts: {len(bursts)} (whole-network rate in 10 ms bins above {threshold:.1f} Hz = max(5 x mean, "
-          f"20 Hz))" + (f"; starting at {times} ms" if bursts else ""))
+    windows = [tuple(r["window_ms"]) for r in responses]
+    evoked = sum(any(lo <= b.start_ms - recording.t_start_ms < hi for lo, hi in windows) for b in bursts)
+    split = f" ({evoked} during stimulation)" if windows else ""
+    print(f"network bursts: {len(bursts)}{split}" + (f", starting at {times} ms" if bursts else ""))
+    print(f"  (a burst: whole-network rate in 10 ms bins above {threshold:.1f} Hz = max(5 x mean rate, 20 Hz))")
     print(f"detected spike rate per channel (Hz){', as seen from above (top row = largest y)' if _is_grid(mea) else ''}:")
     for line in _rate_grid_lines(channel_rates, mea):
         print(line)
     print(f"  mean {channel_rates.mean():.1f} Hz; noise alone gives {mea.false_positive_rate_hz:.2g} Hz per channel")
     if responses:
         first = min(p.onset_ms for p in pulses)
-        print(f"stimulation response (neurons within {RESPONSE_RADIUS_UM:g} um of the electrode; before = 0-{first:g} ms, "
-              "during = first pulse to one interval after the last):")
+        print(f"stimulation response of the neurons within {RESPONSE_RADIUS_UM:g} um of each stimulated electrode")
+        print(f"  (before = 0-{first:g} ms; during = from its first pulse to one interval after its last):")
         for r in responses:
             before, during = r["rate_before_hz"], r["rate_during_hz"]
             gain = f" (x{during / before:.1f})" if before and during is not None else ""
@@ -515,7 +537,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                   f"electrode recorded {_fmt_rate(r['channel_rate_before_hz'])} -> {_fmt_rate(r['channel_rate_during_hz'])}")
 
     # ---- figure and JSON
-    stim_text = "; ".join(args.stimulate) if args.stimulate else "no stimulation"
+    stim_text = "; ".join(_describe_spec(spec) for spec in args.stimulate) if args.stimulate else "no stimulation"
     title = (f"{system.name}: {duration:g} ms, {stim_text}, seed {args.seed}"
              + ("" if args.background else ", no background"))
     fig = simulation_figure(recording, system, mea, pulses=pulses, title=title)
@@ -538,7 +560,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "mean_rate_hz": {k: round(v, 4) for k, v in pop_rates.items()},
             "channel_rate_hz": [round(float(v), 4) for v in channel_rates],
             "mea_grid": list(_grid(mea)) if _is_grid(mea) else None,
-            "bursts": {"threshold_hz": round(threshold, 3), "count": len(bursts), "events": [b.to_dict() for b in bursts]},
+            "bursts": {"threshold_hz": round(threshold, 3), "bin_ms": 10.0, "count": len(bursts),
+                       "during_stimulation": evoked, "events": [b.to_dict() for b in bursts]},
             "stimulation_responses": responses,
             "population_rate_hz": {"bin_ms": 10.0, "t_ms": np.round(centres, 3).tolist(),
                                    **{k: np.round(v, 3).tolist() for k, v in rates_t.items()}},
@@ -546,9 +569,32 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "n_channel_spikes": int(recording.channel_c.size),
             "figure": str(out),
         }
-        json_out.write_text(json.dumps(summary, indent=2))
+        json_out.write_text(json.dumps(_rounded(summary), indent=2))
         print(f"json: {json_out}")
     return 0
+
+
+def _describe_spec(spec: str) -> str:
+    """A --stimulate SPEC in words, e.g. '10 x 10 uA at 20 Hz on channel 5 from 500 ms'."""
+    from livn_rl.stimulus import parse_pulse_spec
+
+    train = parse_pulse_spec(spec)
+    p = train[0]
+    if len(train) == 1:
+        return f"{p.amplitude_ua:g} uA on channel {p.channel} at {p.onset_ms:g} ms"
+    rate = 1000.0 / (train[1].onset_ms - p.onset_ms)
+    return f"{len(train)} x {p.amplitude_ua:g} uA at {rate:g} Hz on channel {p.channel} from {p.onset_ms:g} ms"
+
+
+def _rounded(value, digits: int = 4):
+    """``value`` with every float rounded, for a readable JSON file."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v, digits) for v in value]
+    return value
 
 
 def _grid(mea):

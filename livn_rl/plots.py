@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
+from matplotlib.transforms import offset_copy
 
 from livn_rl.analysis import burst_threshold_hz, detect_bursts, population_rates
 from livn_rl.mea import MEA
@@ -49,7 +50,7 @@ def population_colours(system: System) -> dict[str, str]:
 def _population_label(pop, suffix: str = "") -> str:
     kind = "exc." if pop.excitatory else "inh."
     cell = f" {pop.cell}" if pop.cell else ""
-    return f"{pop.name} ({kind}{cell}, n={pop.size}){suffix}"
+    return f"{pop.name} ({kind}{cell}, n={pop.size:,}){suffix}"
 
 
 def plot_raster(ax: Axes, recording: Recording, system: System, copy: int = 0) -> None:
@@ -65,7 +66,7 @@ def plot_raster(ax: Axes, recording: Recording, system: System, copy: int = 0) -
     mine = recording.neuron_copy == copy
     t, i = recording.neuron_t_ms[mine], recording.neuron_i[mine]
     # tick height ~ one neuron row for small systems, a dot for large ones
-    size = float(np.clip(1800.0 / max(n, 1), 0.5, 12.0))
+    size = float(np.clip(1800.0 / max(n, 1), 2.0, 14.0))
     handles = []
     for pop in system.populations:
         sel = (i >= pop.start) & (i < pop.stop)
@@ -82,7 +83,9 @@ def plot_raster(ax: Axes, recording: Recording, system: System, copy: int = 0) -
     ax.set_xlim(recording.t_start_ms, recording.t_stop_ms)
     ax.set_ylim(-0.5, n - 0.5)
     ax.set_ylabel("neuron")
-    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.85, ncol=len(handles))
+    # above the axes, right-aligned: inside it would hide spikes
+    ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.005), borderaxespad=0.0, fontsize=8,
+              frameon=False, ncol=len(handles), handletextpad=0.3, columnspacing=1.2)
     if not ax.get_title(loc="left"):
         ax.set_title(f"spikes ({t.size:,} in {recording.duration_ms:g} ms)", fontsize=10, loc="left")
 
@@ -111,15 +114,23 @@ def plot_population_rate(
             ax.axvspan(burst.start_ms, burst.stop_ms, color="0.5", alpha=0.15, lw=0)
         ax.axhline(threshold, color="0.4", ls=":", lw=0.8)
         ax.plot(centres, total, color="0.25", lw=0.8, alpha=0.7, label="all")
+        peak = max([threshold] + [float(r.max()) for r in rates.values() if r.size])
+        ax.set_ylim(0, peak * 1.22)  # room for the note and the threshold line
         ax.text(
             0.005, 0.95, f"{len(bursts)} network burst{'s' * (len(bursts) != 1)} (all > {threshold:.0f} Hz, shaded)",
             transform=ax.transAxes, fontsize=8, va="top", color="0.3",
         )
     ax.set_xlim(recording.t_start_ms, recording.t_stop_ms)
-    ax.set_ylim(bottom=0)
+    if not show_bursts:
+        ax.set_ylim(bottom=0)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel(f"rate (Hz, {bin_ms:g} ms bins)")
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.85, ncol=len(system.populations) + show_bursts)
+    _rate_legend(ax)
+
+
+def _rate_legend(ax: Axes) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, labels, loc="upper right", fontsize=8, framealpha=0.85, ncol=max(1, len(handles)))
 
 
 def _as_events(pulses: Iterable[Pulse | tuple[int, float]]) -> list[tuple[int, float]]:
@@ -158,11 +169,12 @@ def plot_stimulus(
         for j, t in enumerate(onsets):
             ax.axvline(
                 t, color=STIMULUS_COLOUR, lw=0.9, ls=styles[k % len(styles)], alpha=0.45, zorder=0.5,
-                label=f"stimulus, channel {channel}" if (label and j == 0) else None,
+                label=f"stim. ch {channel}" if (label and j == 0) else None,
             )
-        if markers:
+        if markers:  # just inside the top edge, so nothing drawn above the axes collides with them
+            inside = offset_copy(ax.get_xaxis_transform(), fig=ax.figure, y=-4.0, units="points")
             ax.plot(onsets, np.ones_like(onsets), marker="v", ls="", ms=6, color=STIMULUS_COLOUR, mec="0.3", mew=0.5,
-                    transform=ax.get_xaxis_transform(), clip_on=False, zorder=5)
+                    transform=inside, clip_on=False, zorder=5)
 
 
 def plot_mea(
@@ -258,8 +270,8 @@ def simulation_figure(
     :param bin_ms: bin width of the population rate (ms)
     :param copy: which copy of a multi-copy recording to show
     """
-    fig = Figure(figsize=(15, 7.2), layout="constrained")
-    grid = fig.add_gridspec(2, 2, width_ratios=(2.0, 1.0), height_ratios=(2.3, 1.0))
+    fig = Figure(figsize=(15, 6.8), layout="constrained")
+    grid = fig.add_gridspec(2, 2, width_ratios=(1.9, 1.0), height_ratios=(2.3, 1.0))
     ax_raster = fig.add_subplot(grid[0, 0])
     ax_rate = fig.add_subplot(grid[1, 0], sharex=ax_raster)
     ax_mea = fig.add_subplot(grid[:, 1])
@@ -268,18 +280,19 @@ def simulation_figure(
     plot_population_rate(ax_rate, recording, system, bin_ms=bin_ms, copy=copy)
     if events:
         for ax in (ax_raster, ax_rate):
-            plot_stimulus(ax, events, offset_ms=recording.t_start_ms, label=False, markers=ax is ax_raster)
+            plot_stimulus(ax, events, offset_ms=recording.t_start_ms, label=ax is ax_rate, markers=ax is ax_raster)
+        _rate_legend(ax_rate)  # again, now with the stimulus entries
         channels = sorted({c for c, _ in events})
         ax_raster.set_title(
-            ax_raster.get_title(loc="left") + f";  {len(events)} stimulation pulse{'s' * (len(events) > 1)} "
-            f"(yellow) on channel{'s' * (len(channels) > 1)} " + ", ".join(map(str, channels)),
+            ax_raster.get_title(loc="left") + f";  {len(events)} pulse{'s' * (len(events) > 1)} (\u25bc) on "
+            f"channel{'s' * (len(channels) > 1)} " + ", ".join(map(str, channels)),
             fontsize=10, loc="left",
         )
     ax_raster.tick_params(labelbottom=False)
     rates = recording.channel_rates_hz[copy]
     plot_mea(ax_mea, system, mea, channel_rates_hz=rates, stimulated=[c for c, _ in events])
     if title:
-        fig.suptitle(title, fontsize=12)
+        fig.suptitle(title, fontsize=12, x=0.01, ha="left", fontweight="bold")
     return fig
 
 

@@ -288,9 +288,14 @@ def _connect(
     if k_in == 0 or pre_pool.size == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, np.empty(0)
+    pre_xyz = positions[pre_pool]
+    pre_sq = (pre_xyz**2).sum(axis=1)
     for start in range(0, n, block):
         post = np.arange(start, min(n, start + block))
-        d = np.sqrt(((positions[post, None, :] - positions[None, pre_pool, :]) ** 2).sum(-1))
+        post_xyz = positions[post]
+        # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: one matrix product instead of an (n, m, 3) temporary
+        d2 = (post_xyz**2).sum(axis=1)[:, None] + pre_sq[None, :] - 2.0 * post_xyz @ pre_xyz.T
+        d = np.sqrt(np.maximum(d2, 0.0))
         weight = np.exp(-d / length_constant_um)
         weight[pre_pool[None, :] == post[:, None]] = 0.0  # no autapses
         k = min(k_in, pre_pool.size - int(np.isin(post[0], pre_pool)))
