@@ -31,7 +31,7 @@ def measure(name: str, seed: int, spontaneous_ms: float, amplitudes: list[float]
         wall = time.perf_counter() - start
         rates = spont.neuron_rates_hz[0]
         exc, inh = system.population("E"), system.population("I")
-        bursts = detect_bursts(spont)
+        bursts = detect_bursts(spont, system)
         distances = sim.mea.distances_um(system.positions_um)
         channel = int(np.argmin(np.linalg.norm(sim.mea.positions_um[:, :2], axis=1)))
         near = np.flatnonzero(distances[channel] < 100.0)

@@ -104,8 +104,8 @@ class Simulation:
             raise ValueError(f"record_voltages must be neuron indices in 0..{n - 1}, got {self._voltage_index.tolist()}")
 
         positions = self.system.positions_um
-        self._stim_matrix = self.mea.stimulation_matrix(positions)  # (C, N) nA per uA
-        self._detection = _Detector(self.mea.detection_probability(positions))
+        self._stim_matrix = self.mea.stimulation_matrix(positions) * self.system.stimulus_gain()  # (C, N) nA per uA
+        self._detection = _Detector(self.mea.detection_probability(positions), self.mea.dead_time_ms)
         self._false_positive_rate_hz = self.mea.false_positive_rate_hz
 
         self._build(background)
@@ -487,7 +487,8 @@ def _control_tick(sim_ref: weakref.ref, commands: queue.Queue, results: queue.Qu
 class _Detector:
     """Sparse (neuron -> channels) detection probabilities and the sampling of detections."""
 
-    def __init__(self, probability: np.ndarray, floor: float = 1e-4) -> None:
+    def __init__(self, probability: np.ndarray, dead_time_ms: float, floor: float = 1e-4) -> None:
+        self._dead_time_ms = dead_time_ms
         # probability: (C, N); keep the pairs a spike can realistically reach
         by_neuron = probability.T
         self._ptr = np.concatenate([[0], np.cumsum((by_neuron > floor).sum(axis=1))])
@@ -503,4 +504,11 @@ class _Detector:
         pair = self._ptr[neuron][spike] + offset
         seen = rng.random(total) < self._p[pair]
         spike, pair = spike[seen], pair[seen]
-        return self._channel[pair], t_ms[spike], neuron[spike], copy[spike]
+        channel, t, unit, copy = self._channel[pair], t_ms[spike], neuron[spike], copy[spike]
+        if self._dead_time_ms > 0 and t.size > 1:
+            order = np.lexsort((t, channel, copy))
+            channel, t, unit, copy = channel[order], t[order], unit[order], copy[order]
+            same = (channel[1:] == channel[:-1]) & (copy[1:] == copy[:-1])
+            blind = np.concatenate([[False], same & (np.diff(t) < self._dead_time_ms)])
+            channel, t, unit, copy = channel[~blind], t[~blind], unit[~blind], copy[~blind]
+        return channel, t, unit, copy

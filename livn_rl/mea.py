@@ -1,17 +1,22 @@
 """The simulated multi-electrode array (MEA): geometry, stimulation and recording.
 
-Stimulation (point-source volume conductor). A current ``I`` (uA) injected at electrode ``c`` sets the
-extracellular potential at a soma a distance ``r`` away to ``V_e = I / (4 pi sigma sqrt(r^2 + r_e^2))`` (sigma:
-tissue conductivity; ``r_e``: electrode radius, which keeps the potential finite at the electrode). A point
-neuron has no axon along which to take the activating function, so the membrane sees an effective current
-``-g_couple * V_e``: cathodic (negative) current depolarises, anodic hyperpolarises. ``g_couple`` is calibrated so
-that a 3 uA biphasic pulse of 0.2 ms per phase fires most cells within about 60 um.
+Stimulation. A current ``I`` (uA) injected at electrode ``c`` sets the extracellular potential at distance ``r`` to
+``V_e = I / (4 pi sigma r_e)`` with ``r_e = sqrt(r^2 + a^2)`` (point-source volume conductor; sigma: medium
+conductivity; ``a``: electrode radius, which keeps it finite at the electrode). What excites a neuron is the
+activating function, the second spatial derivative of ``V_e`` along its neurites, which falls as ``1 / r^3``. A
+point neuron has no neurites, so the membrane receives the effective current
+``-g_couple * V_e * min(1, (r_act / r_e)^2)``: the potential itself near the electrode, the activating-function
+falloff beyond ``activation_radius_um``. Cathodic (negative) current depolarises, anodic hyperpolarises. The
+current is given for a 100 pF cell; systems scale it with each cell's capacitance so that every cell type sees the
+same voltage change. With the defaults, a biphasic pulse of 0.2 ms per phase directly fires the cells within about
+50 um at 3 uA, 100 um at 10 uA and 200 um at 50 uA; synapses carry the response further.
 
-Recording. A spike of a neuron at distance ``r`` reaches an electrode with amplitude ``A0 * r0 / max(r, r0)``
-(uV, the 1/r falloff of a point source). The channel's noise is Gaussian (``noise_uv`` rms, band-limited to
-``noise_bandwidth_hz``) and the detector fires at ``threshold_sd`` noise SDs, so a spike is seen with probability
-``Phi((A - theta) / sigma)``: distant cells are missed, and noise alone crosses the threshold at Rice's rate
-``B / sqrt(3) * exp(-theta^2 / (2 sigma^2))`` per channel (false positives, unit ``-1``).
+Recording. A spike of a neuron at distance ``r`` reaches an electrode with amplitude ``A0 * r0 / r`` (uV) up to
+``dipole_distance_um`` and with the dipole falloff ``1 / r^2`` beyond (``r`` floored at ``r0``). The channel's noise is
+Gaussian (``noise_uv`` rms, band-limited to ``noise_bandwidth_hz``) and the detector fires at ``threshold_sd`` noise
+SDs, so a spike is seen with probability ``Phi((A - theta) / sigma)``: distant cells are missed, and noise alone
+crosses the threshold at Rice's rate ``B / sqrt(3) * exp(-theta^2 / (2 sigma^2))`` per channel (false positives,
+unit ``-1``). After each detection a channel is blind for ``dead_time_ms``, as hardware spike detectors are.
 
 Amplitude limit. Channel currents are limited to ``max_current_ua`` (50 uA by default): 10 nC per 0.2 ms phase,
 within the charge-injection limit of the 30 um titanium-nitride electrodes of commercial MEAs. Larger currents
@@ -35,25 +40,31 @@ class MEA:
     :param positions_um: ``(n_channels, 3)`` electrode centres (um); the culture lies above ``z = 0``
     :param electrode_radius_um: radius of the electrode disc (um)
     :param conductivity_S_per_m: tissue (medium) conductivity sigma (S/m)
-    :param coupling_uS: effective membrane conductance per unit of extracellular potential (uS)
+    :param coupling_uS: effective membrane conductance per unit of extracellular potential, for a 100 pF cell (uS)
+    :param activation_radius_um: distance beyond which the effective current falls as the activating function (um)
     :param max_current_ua: largest allowed channel current magnitude (uA)
     :param spike_amplitude_uv: spike amplitude ``A0`` at ``reference_distance_um`` (uV)
     :param reference_distance_um: distance ``r0`` below which the amplitude saturates (um)
+    :param dipole_distance_um: distance beyond which the amplitude falls as ``1 / r^2`` (um)
     :param noise_uv: rms channel noise (uV)
     :param threshold_sd: detection threshold in noise SDs
     :param noise_bandwidth_hz: bandwidth of the channel noise, for the false-positive rate (Hz)
+    :param dead_time_ms: time a channel ignores further threshold crossings after a detection (ms)
     """
 
     positions_um: np.ndarray
     electrode_radius_um: float = 15.0
     conductivity_S_per_m: float = 0.3
-    coupling_uS: float = 2.0
+    coupling_uS: float = 3.1
+    activation_radius_um: float = 75.0
     max_current_ua: float = 50.0
-    spike_amplitude_uv: float = 200.0
+    spike_amplitude_uv: float = 250.0
     reference_distance_um: float = 20.0
+    dipole_distance_um: float = 50.0
     noise_uv: float = 6.0
     threshold_sd: float = 4.5
     noise_bandwidth_hz: float = 3000.0
+    dead_time_ms: float = 1.0
 
     def __post_init__(self) -> None:
         positions = np.asarray(self.positions_um, dtype=float)
@@ -65,12 +76,17 @@ class MEA:
             raise ValueError("MEA positions_um must be finite")
         self.positions_um = positions
         for name in (
-            "electrode_radius_um", "conductivity_S_per_m", "coupling_uS", "max_current_ua",
-            "spike_amplitude_uv", "reference_distance_um", "noise_uv", "threshold_sd", "noise_bandwidth_hz",
+            "electrode_radius_um", "conductivity_S_per_m", "coupling_uS", "activation_radius_um", "max_current_ua",
+            "spike_amplitude_uv", "reference_distance_um", "dipole_distance_um", "noise_uv", "threshold_sd",
+            "noise_bandwidth_hz",
         ):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"MEA.{name} must be a finite number > 0, got {value!r}")
+        if isinstance(self.dead_time_ms, bool) or not (
+            isinstance(self.dead_time_ms, (int, float)) and math.isfinite(self.dead_time_ms) and self.dead_time_ms >= 0
+        ):
+            raise ValueError(f"MEA.dead_time_ms must be a finite number >= 0, got {self.dead_time_ms!r}")
 
     # ----------------------------------------------------------------------------------------------- geometry
     @classmethod
@@ -97,11 +113,21 @@ class MEA:
         diff = self.positions_um[:, None, :] - np.asarray(neuron_positions_um, dtype=float)[None, :, :]
         return np.sqrt(np.sum(diff**2, axis=-1))
 
+    def spike_amplitude(self, distance_um: np.ndarray) -> np.ndarray:
+        """Amplitude (uV) of a spike recorded ``distance_um`` away: ``1 / r`` near, dipole ``1 / r^2`` far."""
+        r = np.maximum(np.asarray(distance_um, dtype=float), self.reference_distance_um)
+        near = self.spike_amplitude_uv * self.reference_distance_um / r
+        far = self.spike_amplitude_uv * self.reference_distance_um * self.dipole_distance_um / r**2
+        return np.where(r <= self.dipole_distance_um, near, far)
+
     @property
     def reach_um(self) -> float:
         """Distance at which a spike is detected half of the time (amplitude equals the threshold)."""
         theta = self.threshold_sd * self.noise_uv
-        return self.spike_amplitude_uv * self.reference_distance_um / theta
+        a0r0 = self.spike_amplitude_uv * self.reference_distance_um
+        if a0r0 / self.dipole_distance_um <= theta:
+            return a0r0 / theta
+        return math.sqrt(a0r0 * self.dipole_distance_um / theta)
 
     def cells_in_reach(self, neuron_positions_um: np.ndarray) -> np.ndarray:
         """Number of cells within :attr:`reach_um` of each electrode."""
@@ -120,9 +146,10 @@ class MEA:
     # -------------------------------------------------------------------------------------------- stimulation
     def stimulation_matrix(self, neuron_positions_um: np.ndarray) -> np.ndarray:
         """``(n_channels, n_neurons)`` effective membrane current (nA) per uA of channel current."""
-        r_m = np.sqrt(self.distances_um(neuron_positions_um) ** 2 + self.electrode_radius_um**2) * 1e-6
-        v_e_mv_per_ua = 1e-6 / (4 * np.pi * self.conductivity_S_per_m * r_m) * 1e3
-        return -self.coupling_uS * v_e_mv_per_ua  # uS * mV = nA
+        r_um = np.sqrt(self.distances_um(neuron_positions_um) ** 2 + self.electrode_radius_um**2)
+        v_e_mv_per_ua = 1e-6 / (4 * np.pi * self.conductivity_S_per_m * r_um * 1e-6) * 1e3
+        activating = np.minimum(1.0, (self.activation_radius_um / r_um) ** 2)
+        return -self.coupling_uS * v_e_mv_per_ua * activating  # uS * mV = nA
 
     def check_current(self, channel_current_ua: np.ndarray) -> None:
         """Raise ``ValueError`` if any current is not finite or exceeds :attr:`max_current_ua`."""
@@ -146,8 +173,7 @@ class MEA:
 
     def detection_probability(self, neuron_positions_um: np.ndarray) -> np.ndarray:
         """``(n_channels, n_neurons)`` probability that a channel detects one spike of each neuron."""
-        r = np.maximum(self.distances_um(neuron_positions_um), self.reference_distance_um)
-        amplitude = self.spike_amplitude_uv * self.reference_distance_um / r
+        amplitude = self.spike_amplitude(self.distances_um(neuron_positions_um))
         z = (amplitude - self.threshold_sd * self.noise_uv) / self.noise_uv
         return 0.5 * (1.0 + _erf(z / math.sqrt(2.0)))
 

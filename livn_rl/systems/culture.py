@@ -251,6 +251,13 @@ class Culture(System):
         i_noise = params["noise_sigma"] * rng.standard_normal(v_r.size)
         return {"v": v, "u": u, "I_noise": i_noise, "g_ampa": 0.0, "g_nmda": 0.0, "g_gaba": 0.0}
 
+    def stimulus_gain(self) -> np.ndarray:
+        """Each cell's capacitance over 100 pF: every cell type then sees the same voltage change from a pulse."""
+        gain = np.empty(self.n_neurons)
+        for pop, cell in zip(self.populations, self.cells):
+            gain[pop.start : pop.stop] = cell.C_pF / 100.0
+        return gain
+
     def set_background(self, built: BuiltSystem, enabled: bool) -> None:
         built.neurons.noise_gain = 1.0 if enabled else 0.0
 
@@ -307,6 +314,9 @@ def _connect(
     return np.concatenate(pres), np.concatenate(posts), np.concatenate(dists)
 
 
+_PLACEMENT_ATTEMPTS = 100
+
+
 def generate_culture(config: CultureConfig, mea: MEA | None = None) -> Culture:
     """Generate the culture that ``config`` describes; the same config always gives the same culture.
 
@@ -315,13 +325,22 @@ def generate_culture(config: CultureConfig, mea: MEA | None = None) -> Culture:
     """
     rng = np.random.default_rng(config.seed)
     n = config.n_exc + config.n_inh
-    positions = np.column_stack(
-        [
-            rng.uniform(-config.width_um / 2, config.width_um / 2, n),
-            rng.uniform(-config.height_um / 2, config.height_um / 2, n),
-            rng.uniform(config.z_range_um[0], config.z_range_um[1], n),
-        ]
-    )
+    default_layout = mea is None
+    if default_layout:
+        grid = dict(config.mea)
+        mea = MEA.grid(grid.pop("rows"), grid.pop("cols"), grid.pop("pitch_um"), **grid)
+    for _attempt in range(_PLACEMENT_ATTEMPTS):
+        positions = np.column_stack(
+            [
+                rng.uniform(-config.width_um / 2, config.width_um / 2, n),
+                rng.uniform(-config.height_um / 2, config.height_um / 2, n),
+                rng.uniform(config.z_range_um[0], config.z_range_um[1], n),
+            ]
+        )
+        # the default layout must reach cells on every electrode: redraw the (rare) dishes where it does not
+        if not default_layout or np.all(mea.cells_in_reach(positions) > 0):
+            break
+    mea.check_coverage(positions)
     exc_pool, inh_pool = np.arange(config.n_exc), np.arange(config.n_exc, n)
     is_exc_post = np.arange(n) < config.n_exc
 
@@ -335,8 +354,4 @@ def generate_culture(config: CultureConfig, mea: MEA | None = None) -> Culture:
                    config.w_ee_nS, config.w_ei_nS)
     inh = weighted(*_connect(rng, positions, inh_pool, config.k_in_inh, config.length_constant_um),
                    config.w_ie_nS, config.w_ii_nS)
-    if mea is None:
-        grid = dict(config.mea)
-        mea = MEA.grid(grid.pop("rows"), grid.pop("cols"), grid.pop("pitch_um"), **grid)
-    mea.check_coverage(positions)
     return Culture(replace(config), positions, exc, inh, mea)

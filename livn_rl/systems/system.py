@@ -103,6 +103,10 @@ class System(ABC):
     def initial_state(self, rng: np.random.Generator, n_copies: int) -> dict[str, Any]:
         """Initial values of the state variables of ``neurons`` for one reset, drawn from ``rng``."""
 
+    def stimulus_gain(self) -> np.ndarray:
+        """Per-neuron factor on the MEA's effective current, which is given for a 100 pF cell (ones by default)."""
+        return np.ones(self.n_neurons)
+
     def set_background(self, built: BuiltSystem, enabled: bool) -> None:
         """Switch the background noise on or off without rebuilding (systems without noise ignore it)."""
 
