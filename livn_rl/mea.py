@@ -9,7 +9,7 @@ point neuron has no neurites, so the membrane receives the effective current
 falloff beyond ``activation_radius_um``. Cathodic (negative) current depolarises, anodic hyperpolarises. The
 current is given for a 100 pF cell; systems scale it with each cell's capacitance so that every cell type sees the
 same voltage change. With the defaults, a biphasic pulse of 0.2 ms per phase directly fires the cells within about
-50 um at 3 uA, 100 um at 10 uA and 200 um at 50 uA; synapses carry the response further.
+50 um at 3 uA, 100 um at 10 uA, 120 um at 20 uA and 170 um at 50 uA; synapses carry the response further.
 
 Recording. A spike of a neuron at distance ``r`` reaches an electrode with amplitude ``A0 * r0 / r`` (uV) up to
 ``dipole_distance_um`` and with the dipole falloff ``1 / r^2`` beyond (``r`` floored at ``r0``). The channel's noise is
