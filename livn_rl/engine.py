@@ -105,8 +105,10 @@ class Simulation:
 
         positions = self.system.positions_um
         self._stim_matrix = self.mea.stimulation_matrix(positions) * self.system.stimulus_gain()  # (C, N) nA per uA
-        self._detection = _Detector(self.mea.detection_probability(positions), self.mea.dead_time_ms)
-        self._false_positive_rate_hz = self.mea.false_positive_rate_hz
+        detection = self.mea.detection_probability(positions)
+        self._detectors = [
+            _ChannelDetector(detection, self.mea.false_positive_rate_hz, self.mea.dead_time_ms) for _ in range(n_copies)
+        ]
 
         self._build(background)
         self._master_seed = np.random.SeedSequence(seed)
@@ -123,25 +125,29 @@ class Simulation:
         self._stim = brian2.TimedArray(self._stim_values, dt=self.dt_ms * brian2.ms, name="stim_current")
         # TimedArray keeps its own float64 array: fill that one in place from now on
         self._stim_values = self._stim.values
+        # explicitly named clocks: automatic names (neurons_clock_1, ...) would differ between simulations that
+        # coexist, and the names end up in the generated code, the key of Brian2's compiled-code cache
+        self._clock = brian2.Clock(self.dt_ms * brian2.ms, name="simulation_clock")
         built = self.system.build(
-            self.n_copies, {"stim_current": self._stim, "stim_rows": self._control_rows}, self.dt_ms
+            self.n_copies, {"stim_current": self._stim, "stim_rows": self._control_rows}, self._clock
         )
         self._built = built
         self.system.set_background(built, background)
-        self._spikes = brian2.SpikeMonitor(built.neurons, name="spike_monitor")
+        self._spikes = brian2.SpikeMonitor(built.neurons, name="spike_monitor")  # shares the neurons' clock
         objects = [*built.objects, self._spikes]
         self._voltages = None
         if self._voltage_index.size:
             record = (self._voltage_index[None, :] + self.system.n_neurons * np.arange(self.n_copies)[:, None]).ravel()
             self._voltages = brian2.StateMonitor(
-                built.neurons, "v", record=record, dt=self.dt_ms * brian2.ms, name="voltage_monitor"
+                built.neurons, "v", record=record, clock=self._clock, name="voltage_monitor"
             )
             objects.append(self._voltages)
         self._commands: queue.Queue = queue.Queue()
         self._results: queue.Queue = queue.Queue()
         self._control = brian2.NetworkOperation(
             _control_tick(weakref.ref(self), self._commands, self._results),
-            dt=self.control_dt_ms * brian2.ms, when="start", order=-100, name="control",
+            clock=brian2.Clock(self.control_dt_ms * brian2.ms, name="control_clock"),
+            when="start", order=-100, name="control",
         )
         self._net = brian2.Network(*objects, self._control, name="livn_rl_network")
         self._net.store("built")
@@ -186,7 +192,9 @@ class Simulation:
         rng = np.random.default_rng(seed)
         for name, value in self.system.initial_state(rng, self.n_copies).items():
             self._built.neurons.variables[name].set_value(value)
-        self._record_rng = np.random.default_rng([seed, 1])
+        self._record_rngs = [np.random.default_rng([seed, 1, k]) for k in range(self.n_copies)]
+        for detector in self._detectors:
+            detector.reset()
         self.seed = int(seed)
         self._t_ms = 0.0
         self._start_worker()
@@ -259,7 +267,7 @@ class Simulation:
 
     def _channel_currents(self, stimulus, rows: int) -> np.ndarray | None:
         """Validate a stimulus and return it as ``(n_copies, rows, n_channels)`` uA, or None for no current."""
-        if stimulus is None:
+        if stimulus is None or (isinstance(stimulus, (list, tuple)) and len(stimulus) == 0):
             return None
         c = self.n_channels
         if isinstance(stimulus, Pulse) or (
@@ -392,7 +400,7 @@ class Simulation:
                 self._stim_loaded = False
             return
         chunk = currents[:, self._chunk * rows : (self._chunk + 1) * rows]  # (K, rows, C)
-        per_neuron = chunk @ self._stim_matrix  # (K, rows, N)
+        per_neuron = self.mea.membrane_current(chunk @ self._stim_matrix)  # (K, rows, N)
         self._stim_values[:] = per_neuron.transpose(1, 0, 2).reshape(rows, -1)
         self._stim_loaded = True
 
@@ -417,20 +425,17 @@ class Simulation:
     def _recording(self, t0: float, duration: float, spikes_i, spikes_t, v_t, v) -> Recording:
         n = self.system.n_neurons
         copy, local = np.divmod(spikes_i, n)
-        ch, ch_t, unit, ch_copy = self._detection.detect(local, spikes_t, copy, self._record_rng)
-        n_fp = self._record_rng.poisson(self._false_positive_rate_hz * duration / 1000.0, size=(self.n_copies, self.n_channels))
-        if n_fp.any():
-            fp_copy, fp_c = np.nonzero(n_fp)
-            counts = n_fp[fp_copy, fp_c]
-            ch = np.concatenate([ch, np.repeat(fp_c, counts)])
-            ch_copy = np.concatenate([ch_copy, np.repeat(fp_copy, counts)])
-            unit = np.concatenate([unit, np.full(counts.sum(), -1)])
-            ch_t = np.concatenate([ch_t, t0 + self._record_rng.uniform(0, duration, counts.sum())])
-        order = np.lexsort((ch, ch_t))
+        parts = [
+            self._detectors[k].detect(local[copy == k], spikes_t[copy == k], t0, duration, self._record_rngs[k])
+            for k in range(self.n_copies)
+        ]
+        channel = np.concatenate([p[0] for p in parts])
+        counts = [p[0].size for p in parts]
         rec = Recording(
             t0, duration, n, self.n_channels, self.n_copies,
             local, spikes_t, copy,
-            ch[order], ch_t[order], unit[order], ch_copy[order],
+            channel, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
+            np.repeat(np.arange(self.n_copies), counts),
         )
         if v is not None:
             k = self._voltage_index.size
@@ -438,10 +443,6 @@ class Simulation:
             rec.voltage_t_ms = v_t
             rec.voltage_mv = v.T.reshape(self.n_copies, k, -1)
         return rec
-
-
-class _Orphaned(Exception):
-    """Ends the run of a simulation that was garbage collected."""
 
 
 def _run_parked(net, dt_ms: float, results: queue.Queue) -> None:
@@ -484,19 +485,31 @@ def _control_tick(sim_ref: weakref.ref, commands: queue.Queue, results: queue.Qu
     return tick
 
 
-class _Detector:
-    """Sparse (neuron -> channels) detection probabilities and the sampling of detections."""
+class _ChannelDetector:
+    """What the electrodes of one copy detect: spikes within reach, noise crossings, and the dead time.
 
-    def __init__(self, probability: np.ndarray, dead_time_ms: float, floor: float = 1e-4) -> None:
-        self._dead_time_ms = dead_time_ms
-        # probability: (C, N); keep the pairs a spike can realistically reach
-        by_neuron = probability.T
-        self._ptr = np.concatenate([[0], np.cumsum((by_neuron > floor).sum(axis=1))])
-        rows, cols = np.nonzero(by_neuron > floor)
+    Each copy owns one detector and one random stream, so what one copy does never changes what another detects. The
+    time of each channel's last detection carries over from step to step, so how time is cut into steps does not
+    change the output.
+    """
+
+    def __init__(self, probability: np.ndarray, false_positive_rate_hz: float, dead_time_ms: float, floor: float = 1e-4) -> None:
+        by_neuron = probability.T  # (N, C)
+        reachable = by_neuron > floor
+        self._ptr = np.concatenate([[0], np.cumsum(reachable.sum(axis=1))])
+        rows, cols = np.nonzero(reachable)
         self._channel = cols.astype(np.int64)
         self._p = by_neuron[rows, cols]
+        self._n_channels = probability.shape[0]
+        self._false_positive_rate_hz = false_positive_rate_hz
+        self._dead_time_ms = dead_time_ms
+        self.reset()
 
-    def detect(self, neuron: np.ndarray, t_ms: np.ndarray, copy: np.ndarray, rng: np.random.Generator):
+    def reset(self) -> None:
+        self._last_ms = np.full(self._n_channels, -np.inf)
+
+    def detect(self, neuron: np.ndarray, t_ms: np.ndarray, t0: float, duration: float, rng: np.random.Generator):
+        """Channel, time and unit (-1 for noise) of every detection in ``[t0, t0 + duration)``, in time order."""
         counts = self._ptr[neuron + 1] - self._ptr[neuron]
         total = int(counts.sum())
         spike = np.repeat(np.arange(neuron.size), counts)
@@ -504,11 +517,19 @@ class _Detector:
         pair = self._ptr[neuron][spike] + offset
         seen = rng.random(total) < self._p[pair]
         spike, pair = spike[seen], pair[seen]
-        channel, t, unit, copy = self._channel[pair], t_ms[spike], neuron[spike], copy[spike]
-        if self._dead_time_ms > 0 and t.size > 1:
-            order = np.lexsort((t, channel, copy))
-            channel, t, unit, copy = channel[order], t[order], unit[order], copy[order]
-            same = (channel[1:] == channel[:-1]) & (copy[1:] == copy[:-1])
-            blind = np.concatenate([[False], same & (np.diff(t) < self._dead_time_ms)])
-            channel, t, unit, copy = channel[~blind], t[~blind], unit[~blind], copy[~blind]
-        return channel, t, unit, copy
+        n_noise = rng.poisson(self._false_positive_rate_hz * duration / 1000.0, self._n_channels)
+        channel = np.concatenate([self._channel[pair], np.repeat(np.arange(self._n_channels), n_noise)])
+        t = np.concatenate([t_ms[spike], t0 + rng.uniform(0.0, duration, int(n_noise.sum()))])
+        unit = np.concatenate([neuron[spike], np.full(int(n_noise.sum()), -1, dtype=np.int64)])
+        order = np.lexsort((channel, t))
+        channel, t, unit = channel[order], t[order], unit[order]
+        if self._dead_time_ms > 0 and t.size:
+            keep = np.zeros(t.size, dtype=bool)
+            last = self._last_ms
+            for k in range(t.size):  # sequential by nature; a window holds few detections per channel
+                c = channel[k]
+                if t[k] - last[c] >= self._dead_time_ms:
+                    keep[k] = True
+                    last[c] = t[k]
+            channel, t, unit = channel[keep], t[keep], unit[keep]
+        return channel, t, unit

@@ -3,13 +3,15 @@
 Stimulation. A current ``I`` (uA) injected at electrode ``c`` sets the extracellular potential at distance ``r`` to
 ``V_e = I / (4 pi sigma r_e)`` with ``r_e = sqrt(r^2 + a^2)`` (point-source volume conductor; sigma: medium
 conductivity; ``a``: electrode radius, which keeps it finite at the electrode). What excites a neuron is the
-activating function, the second spatial derivative of ``V_e`` along its neurites, which falls as ``1 / r^3``. A
-point neuron has no neurites, so the membrane receives the effective current
-``-g_couple * V_e * min(1, (r_act / r_e)^2)``: the potential itself near the electrode, the activating-function
-falloff beyond ``activation_radius_um``. Cathodic (negative) current depolarises, anodic hyperpolarises. The
-current is given for a 100 pF cell; systems scale it with each cell's capacitance so that every cell type sees the
-same voltage change. With the defaults, a biphasic pulse of 0.2 ms per phase directly fires the cells within about
-50 um at 3 uA, 100 um at 10 uA, 120 um at 20 uA and 170 um at 50 uA; synapses carry the response further.
+activating function, the second spatial derivative of ``V_e`` along its neurites, which falls as ``1 / r^3``: the
+cathodic phase depolarises the membrane facing the electrode, and the anodic phase the flanking membrane ("virtual
+cathodes"), several times less effectively. A point neuron has no neurites, so it receives a depolarising current
+``g_couple * |V_e| * min(1, (r_act / r_e)^2)`` during cathodic current and ``anodic_efficacy`` times that during
+anodic current: the potential itself near the electrode, the activating-function falloff beyond
+``activation_radius_um``. No stimulus hyperpolarises a whole cell, so membranes stay physiological. The current is
+given for a 100 pF cell; systems scale it with each cell's capacitance so that every cell type sees the same voltage
+change. With the defaults, a biphasic pulse of 0.2 ms per phase directly fires the cells within about 50 um at 3 uA,
+100 um at 10 uA, 120 um at 20 uA and 170 um at 50 uA; synapses carry the response further.
 
 Recording. A spike of a neuron at distance ``r`` reaches an electrode with amplitude ``A0 * r0 / r`` (uV) up to
 ``dipole_distance_um`` and with the dipole falloff ``1 / r^2`` beyond (``r`` floored at ``r0``). The channel's noise is
@@ -42,6 +44,7 @@ class MEA:
     :param conductivity_S_per_m: tissue (medium) conductivity sigma (S/m)
     :param coupling_uS: effective membrane conductance per unit of extracellular potential, for a 100 pF cell (uS)
     :param activation_radius_um: distance beyond which the effective current falls as the activating function (um)
+    :param anodic_efficacy: depolarisation by anodic current relative to cathodic current (0..1)
     :param max_current_ua: largest allowed channel current magnitude (uA)
     :param spike_amplitude_uv: spike amplitude ``A0`` at ``reference_distance_um`` (uV)
     :param reference_distance_um: distance ``r0`` below which the amplitude saturates (um)
@@ -55,8 +58,9 @@ class MEA:
     positions_um: np.ndarray
     electrode_radius_um: float = 15.0
     conductivity_S_per_m: float = 0.3
-    coupling_uS: float = 3.1
+    coupling_uS: float = 0.6
     activation_radius_um: float = 75.0
+    anodic_efficacy: float = 0.2
     max_current_ua: float = 50.0
     spike_amplitude_uv: float = 250.0
     reference_distance_um: float = 20.0
@@ -87,6 +91,10 @@ class MEA:
             isinstance(self.dead_time_ms, (int, float)) and math.isfinite(self.dead_time_ms) and self.dead_time_ms >= 0
         ):
             raise ValueError(f"MEA.dead_time_ms must be a finite number >= 0, got {self.dead_time_ms!r}")
+        if isinstance(self.anodic_efficacy, bool) or not (
+            isinstance(self.anodic_efficacy, (int, float)) and 0 <= self.anodic_efficacy <= 1
+        ):
+            raise ValueError(f"MEA.anodic_efficacy must be a number in [0, 1], got {self.anodic_efficacy!r}")
 
     # ----------------------------------------------------------------------------------------------- geometry
     @classmethod
@@ -145,11 +153,18 @@ class MEA:
 
     # -------------------------------------------------------------------------------------------- stimulation
     def stimulation_matrix(self, neuron_positions_um: np.ndarray) -> np.ndarray:
-        """``(n_channels, n_neurons)`` effective membrane current (nA) per uA of channel current."""
+        """``(n_channels, n_neurons)`` signed drive (nA per uA, 100 pF cell): positive where the current depolarises.
+
+        Sum it over channels, then pass it through :meth:`membrane_current`.
+        """
         r_um = np.sqrt(self.distances_um(neuron_positions_um) ** 2 + self.electrode_radius_um**2)
         v_e_mv_per_ua = 1e-6 / (4 * np.pi * self.conductivity_S_per_m * r_um * 1e-6) * 1e3
         activating = np.minimum(1.0, (self.activation_radius_um / r_um) ** 2)
-        return -self.coupling_uS * v_e_mv_per_ua * activating  # uS * mV = nA
+        return -self.coupling_uS * v_e_mv_per_ua * activating  # uS * mV = nA; cathodic (negative) current depolarises
+
+    def membrane_current(self, drive_na: np.ndarray) -> np.ndarray:
+        """The depolarising current (nA) a neuron receives from its summed signed drive."""
+        return np.where(drive_na > 0, drive_na, -self.anodic_efficacy * drive_na)
 
     def check_current(self, channel_current_ua: np.ndarray) -> None:
         """Raise ``ValueError`` if any current is not finite or exceeds :attr:`max_current_ua`."""

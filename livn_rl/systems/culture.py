@@ -130,6 +130,12 @@ class CultureConfig:
         grid_keys = {"rows", "cols", "pitch_um"}
         if not isinstance(self.mea, dict) or not grid_keys <= set(self.mea):
             fail("mea", "a dict with rows, cols and pitch_um (and optional MEA fields)")
+        allowed = grid_keys | {"center_um", "z_um"} | {f.name for f in fields(MEA)} - {"positions_um"}
+        unknown = sorted(set(self.mea) - allowed)
+        if unknown:
+            raise ValueError(f"culture {self.name!r}: unknown mea key(s) {unknown}; valid keys are {sorted(allowed)}")
+        grid = dict(self.mea)
+        MEA.grid(grid.pop("rows"), grid.pop("cols"), grid.pop("pitch_um"), **grid)  # validates the values
 
     @classmethod
     def from_dict(cls, data: dict) -> "CultureConfig":
@@ -210,7 +216,7 @@ class Culture(System):
                 values.setdefault(key, []).append(np.full(pop.size, float(quantity)))
         return {key: np.tile(np.concatenate(parts), n_copies) for key, parts in values.items()}
 
-    def build(self, n_copies: int, namespace: dict, dt_ms: float) -> BuiltSystem:
+    def build(self, n_copies: int, namespace: dict, clock) -> BuiltSystem:
         from brian2 import NeuronGroup, Synapses, ms, nS
 
         cfg = self.config
@@ -222,14 +228,14 @@ class Culture(System):
             reset=IZHIKEVICH_RESET,
             method="euler",
             namespace=ns,
-            dt=dt_ms * ms,
+            clock=clock,
             name="neurons",
         )
         for key, value in self._per_neuron(n_copies).items():
             neurons.variables[key].set_value(value)
         neurons.noise_gain = 1.0
         synapses = Synapses(
-            neurons, neurons, model=SYNAPSE_MODEL, on_pre=SYNAPSE_ON_PRE, namespace=ns, dt=dt_ms * ms, name="synapses"
+            neurons, neurons, model=SYNAPSE_MODEL, on_pre=SYNAPSE_ON_PRE, namespace=ns, clock=clock, name="synapses"
         )
         pre, post, w, delay = (np.concatenate(parts) for parts in zip(self.exc_connections, self.inh_connections))
         if pre.size:

@@ -88,15 +88,15 @@ class System(ABC):
         raise KeyError(f"system {self.name!r} has no population {name!r}; it has {[p.name for p in self.populations]}")
 
     @abstractmethod
-    def build(self, n_copies: int, namespace: dict, dt_ms: float) -> BuiltSystem:
+    def build(self, n_copies: int, namespace: dict, clock) -> BuiltSystem:
         """Create the Brian2 objects for ``n_copies`` independent copies.
 
         Give every object an explicit, stable ``name``: Brian2's compiled-code cache is keyed on generated code
-        that contains the names, so stable names mean one compile per model, ever.
+        that contains the names, so stable names mean one compile per model and size, cached on disk.
 
         :param n_copies: number of copies packed into one group (block-diagonal connectivity)
         :param namespace: names the engine defines for the equations (``stim_current``, ``stim_rows``)
-        :param dt_ms: integration time step of every object (ms)
+        :param clock: the Brian2 ``Clock`` every object must use (``clock=clock``)
         """
 
     @abstractmethod
