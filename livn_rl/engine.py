@@ -151,6 +151,7 @@ class Simulation:
         )
         self._net = brian2.Network(*objects, self._control, name="livn_rl_network")
         self._net.store("built")
+        self._snapshot_elements()
 
     # ----------------------------------------------------------------------------------------------- public API
     @property
@@ -189,15 +190,82 @@ class Simulation:
         self._random = np.random.RandomState(int(seed) % 2**32)
         global _buffer_owner
         _buffer_owner = None  # the next run refills Brian2's buffers from the fresh generator
-        rng = np.random.default_rng(seed)
-        for name, value in self.system.initial_state(rng, self.n_copies).items():
-            self._built.neurons.variables[name].set_value(value)
-        self._record_rngs = [np.random.default_rng([seed, 1, k]) for k in range(self.n_copies)]
-        for detector in self._detectors:
-            detector.reset()
+        self._record_rngs = [None] * self.n_copies
+        for k in range(self.n_copies):
+            self._initialise_copy(k, int(seed))
         self.seed = int(seed)
         self._t_ms = 0.0
         self._start_worker()
+
+    def reset_copies(self, copies: Sequence[int], seeds: Sequence[int] | None = None) -> None:
+        """Reset some copies to a fresh initial state while the others run on (auto-reset of vector envs).
+
+        Membranes, conductances, synaptic resources, in-flight delayed spikes and the electrodes' state of each
+        copy return to what :meth:`reset` gives that copy with the same seed. The background noise stream is shared
+        by all copies, so it continues: the copies' states are exact, their future noise is not replayed.
+
+        :param copies: indices of the copies to reset
+        :param seeds: one seed per copy (default: the next seeds of the constructor's sequence)
+        """
+        copies = np.asarray(copies, dtype=np.int64).ravel()
+        if copies.size == 0:
+            return
+        if copies.min() < 0 or copies.max() >= self.n_copies or np.unique(copies).size != copies.size:
+            raise ValueError(f"copies must be distinct indices in 0..{self.n_copies - 1}, got {copies.tolist()}")
+        if seeds is None:
+            seeds = [int(s.generate_state(1)[0]) for s in self._master_seed.spawn(copies.size)]
+        seeds = list(seeds)
+        if len(seeds) != copies.size or any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds):
+            raise ValueError(f"seeds must be {copies.size} whole numbers >= 0, got {seeds!r}")
+        if self._thread is None:
+            raise RuntimeError("the simulation is not running; call reset() (it may have been closed or failed)")
+        for obj, built, owner in self._elements:
+            mask = np.isin(owner, copies)
+            if not mask.any():
+                continue
+            for name, values in built.items():
+                variable = obj.variables[name]
+                current = np.array(variable.get_value())
+                current[mask] = values[mask]
+                variable.set_value(current)
+            for pathway in getattr(obj, "_pathways", []):
+                _drop_queued(pathway.queue, np.flatnonzero(mask))
+        for k, seed in zip(copies.tolist(), seeds):
+            self._initialise_copy(k, int(seed))
+
+    def _snapshot_elements(self) -> None:
+        """Built values of every per-neuron and per-synapse variable, with the copy each element belongs to."""
+        import brian2
+
+        n = self.system.n_neurons
+        self._elements = []
+        for obj in self._net.objects:
+            if isinstance(obj, brian2.NeuronGroup):
+                owner = np.arange(len(obj)) // n
+            elif isinstance(obj, brian2.Synapses):
+                owner = np.asarray(obj.variables["_synaptic_pre"].get_value()) // n
+            else:
+                continue
+            built = {
+                name: np.array(var.get_value())
+                for name, var in obj.variables.items()
+                if isinstance(var, brian2.core.variables.ArrayVariable) and not var.read_only and not name.startswith("_")
+                and var.size == owner.size and var.scalar is False
+            }
+            self._elements.append((obj, built, owner))
+
+    def _initialise_copy(self, k: int, seed: int) -> None:
+        """Draw copy ``k``'s initial state and electrode stream from ``seed``."""
+        n = self.system.n_neurons
+        rng = np.random.default_rng([seed, k])
+        for name, value in self.system.initial_state(rng, 1).items():
+            variable = self._built.neurons.variables[name]
+            current = np.array(variable.get_value())
+            current[k * n : (k + 1) * n] = value
+            variable.set_value(current)
+        self._record_rngs[k] = np.random.default_rng([seed, 1, k])
+        self._detectors[k].reset()
+        self._stim_values[:, k * n : (k + 1) * n] = 0.0
 
     def step(self, stimulus: np.ndarray | Sequence[Pulse] | None, duration_ms: float) -> Recording:
         """Simulate ``duration_ms`` with ``stimulus`` and return what was recorded in that window.
@@ -454,6 +522,21 @@ def _run_parked(net, dt_ms: float, results: queue.Queue) -> None:
         results.put(_STOP)
     except BaseException as err:  # hand every failure to the caller
         results.put(err)
+
+
+def _drop_queued(queue, synapses: np.ndarray) -> None:
+    """Remove the in-flight events of ``synapses`` from a Brian2 spike queue (C++ or Python implementation)."""
+    state = queue._full_state()
+    if state is None or synapses.size == 0:
+        return
+    if len(state) == 2:  # C++ queue: (offset, [synapse indices per future time step])
+        offset, slots = state
+        queue._restore_from_full_state((offset, [list(np.setdiff1d(slot, synapses)) for slot in slots]))
+    else:  # Python queue: (dt, [[steps ahead, synapse]], shape)
+        dt, spikes, shape = state
+        spikes = np.asarray(spikes)
+        keep = ~np.isin(spikes[:, 1], synapses) if spikes.size else np.ones(0, bool)
+        queue._restore_from_full_state((dt, spikes[keep], shape))
 
 
 def _control_tick(sim_ref: weakref.ref, commands: queue.Queue, results: queue.Queue):

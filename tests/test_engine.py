@@ -18,7 +18,7 @@ import pytest
 
 from livn_rl import Pulse, Recording, Simulation, make_system, pulse_train, render
 
-from conftest import QUIET_CULTURE, as_arrays, assert_same_spikes, biphasic_array, protocol, spike_set
+from conftest import QUIET_CULTURE, TINY_CULTURE, as_arrays, assert_same_spikes, biphasic_array, protocol, spike_set
 
 
 def _n_spikes(recs):
@@ -642,3 +642,64 @@ def test_accepts_system_objects_and_properties(make_sim):
     assert sim.system is system
     assert (sim.n_neurons, sim.n_channels) == (100, 16)
     assert math.isclose(sim.time_ms, 0.0)
+
+
+# ------------------------------------------------------------------------------------------- per-copy reset
+def _in_flight_copies(sim: Simulation) -> set[int]:
+    """Copies that still have synaptic events waiting in a spike queue."""
+    copies: set[int] = set()
+    for obj in sim._net.objects:
+        for pathway in getattr(obj, "_pathways", []):
+            pre = np.asarray(obj.variables["_synaptic_pre"].get_value())
+            _offset, slots = pathway.queue._full_state()
+            for slot in slots:
+                copies.update((pre[np.asarray(slot, dtype=int)] // sim.n_neurons).tolist())
+    return copies
+
+
+def test_reset_copies_leaves_the_other_copies_untouched():
+    burst = pulse_train(0, 20.0, 1.0, 3, 100.0)
+
+    def run(reset_copy_1: bool):
+        with Simulation(TINY_CULTURE, n_copies=3, seed=5, target="numpy") as sim:
+            sim.step(burst, 30.0)
+            if reset_copy_1:
+                sim.reset_copies([1], [11])
+            rec = sim.step(None, 60.0)
+            return [rec.copy_of(k) for k in range(3)]
+
+    plain, with_reset = run(False), run(True)
+    for k in (0, 2):
+        assert np.array_equal(plain[k].neuron_i, with_reset[k].neuron_i)
+        assert np.array_equal(plain[k].neuron_t_ms, with_reset[k].neuron_t_ms)
+        assert np.array_equal(plain[k].channel_t_ms, with_reset[k].channel_t_ms)
+
+
+def test_reset_copies_gives_the_copy_its_fresh_state_and_drops_its_in_flight_spikes():
+    with Simulation(TINY_CULTURE, n_copies=2, seed=5, target="numpy") as sim:
+        n = sim.n_neurons
+        neurons = sim._built.neurons
+        sim.reset(9)
+        fresh_v = np.array(neurons.variables["v"].get_value()[n:])
+        fresh_u = np.array(neurons.variables["u"].get_value()[n:])
+        sim.reset(5)
+        found = False
+        for _ in range(40):  # stimulate until copy 1 has events in flight at a step boundary
+            sim.step([Pulse(c, 0.5, 30.0) for c in range(sim.n_channels)], 1.0)
+            if 1 in _in_flight_copies(sim):
+                found = True
+                break
+        assert found, "the test needs in-flight spikes of copy 1"
+        sim.reset_copies([1], [9])
+        assert 1 not in _in_flight_copies(sim)
+        assert np.array_equal(neurons.variables["v"].get_value()[n:], fresh_v)
+        assert np.array_equal(neurons.variables["u"].get_value()[n:], fresh_u)
+        assert np.all(np.asarray(neurons.variables["g_ampa"].get_value()[n:]) == 0)
+
+
+@pytest.mark.parametrize("copies, seeds", [([3], [1]), ([0, 0], [1, 2]), ([-1], [1]), ([0], [1, 2]), ([0], [-4])])
+def test_reset_copies_rejects_bad_indices_and_seeds(copies, seeds):
+    with Simulation(TINY_CULTURE, n_copies=3, seed=5, target="numpy") as sim:
+        with pytest.raises(ValueError):
+            sim.reset_copies(copies, seeds)
+        sim.step(None, 5.0)  # still usable
