@@ -1,0 +1,297 @@
+"""Built-in encoders: values in [-1, 1] to stimulation pulses of one window.
+
+Every encoder takes inputs in [-1, 1] (the agent's action convention), so any of them can sit directly behind a
+stable-baselines3 policy. Amplitudes are magnitudes of biphasic, cathodic-first pulses by default; amplitudes of 0
+mean no pulse.
+"""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+
+from livn_rl.encoders.base import Encoder, StimulationContext
+from livn_rl.stimulus import Pulse
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """[-1, 1] -> [0, 1], clipped."""
+    return (np.clip(x, -1.0, 1.0) + 1.0) / 2.0
+
+
+def _box(n: int) -> gym.spaces.Box:
+    return gym.spaces.Box(-1.0, 1.0, (n,), np.float32)
+
+
+def _positive(value, name: str, owner: str, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{owner} {name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
+    return float(value)
+
+
+class _PulseShape:
+    """Pulse parameters shared by the built-in encoders."""
+
+    def _init_shape(self, phase_ms: float, shape: str) -> None:
+        Pulse(0, 0.0, 0.0, phase_ms=phase_ms, shape=shape)  # validates both
+        self.phase_ms = float(phase_ms)
+        self.shape = shape
+
+    def _pulse(self, channel: int, onset_ms: float, amplitude_ua: float) -> Pulse:
+        return Pulse(int(channel), float(onset_ms), float(amplitude_ua), phase_ms=self.phase_ms, shape=self.shape)
+
+    def _pulse_ms(self) -> float:
+        return Pulse(0, 0.0, 0.0, phase_ms=self.phase_ms, shape=self.shape).duration_ms
+
+    def _check_amplitude(self, context: StimulationContext, amplitude_ua: float, name: str) -> None:
+        if amplitude_ua > context.mea.max_current_ua:
+            raise ValueError(
+                f"{type(self).__name__} {name}={amplitude_ua} uA exceeds the MEA's limit of {context.mea.max_current_ua} uA"
+            )
+
+    def _latest_onset(self, context: StimulationContext) -> float:
+        latest = context.window_ms - self._pulse_ms()
+        if latest < 0:
+            raise ValueError(f"a {self._pulse_ms()} ms pulse does not fit into a {context.window_ms} ms window")
+        return latest
+
+    def _snap(self, onset_ms: float, context: StimulationContext) -> float:
+        """Round an onset down to the simulation grid so that pulses never spill past the window."""
+        return math.floor(onset_ms / context.dt_ms + 1e-9) * context.dt_ms
+
+
+class PulseEncoder(Encoder, _PulseShape):
+    """Single pulses described by (channel, onset, amplitude): the stimulus features of the public livn dataset.
+
+    Input: ``Box(-1, 1, (3 * n_pulses,))``, per pulse (channel, onset, amplitude), each scaled from [-1, 1] to a
+    channel index (``n_channels`` equal bins), an onset in ``[0, window - pulse duration]`` (ms) and an amplitude in
+    ``[0, max_amplitude_ua]``.
+
+    :param n_pulses: pulses per window
+    :param max_amplitude_ua: amplitude at input +1 (uA)
+    :param phase_ms: duration of each pulse phase (ms)
+    :param shape: ``"biphasic"`` or ``"monophasic"``
+    """
+
+    def __init__(self, n_pulses: int = 1, max_amplitude_ua: float = 10.0, phase_ms: float = 0.2, shape: str = "biphasic") -> None:
+        if isinstance(n_pulses, bool) or not isinstance(n_pulses, (int, np.integer)) or n_pulses < 1:
+            raise ValueError(f"PulseEncoder n_pulses must be a whole number >= 1, got {n_pulses!r}")
+        self.n_pulses = int(n_pulses)
+        self.max_amplitude_ua = _positive(max_amplitude_ua, "max_amplitude_ua", "PulseEncoder")
+        self._init_shape(phase_ms, shape)
+        self.input_space = _box(3 * self.n_pulses)
+
+    def bind(self, context: StimulationContext) -> None:
+        self._check_amplitude(context, self.max_amplitude_ua, "max_amplitude_ua")
+        self._latest_onset(context)
+        super().bind(context)
+
+    def features(self, x) -> np.ndarray:
+        """The physical pulse features of input ``x``: ``(n_pulses, 3)`` rows of (channel, onset ms, amplitude uA)."""
+        context = self._require_context()
+        u = _unit(np.asarray(x, dtype=np.float64).reshape(self.n_pulses, 3))
+        channel = np.minimum(np.floor(u[:, 0] * context.n_channels), context.n_channels - 1)
+        onset = np.array([self._snap(v, context) for v in u[:, 1] * self._latest_onset(context)])
+        return np.column_stack([channel, onset, u[:, 2] * self.max_amplitude_ua])
+
+    def encode(self, x) -> list[Pulse]:
+        return [self._pulse(int(c), t, a) for c, t, a in self.features(x) if a > 0]
+
+
+class RateEncoder(Encoder, _PulseShape):
+    """A vector in [-1, 1], one value per channel, to that channel's pulse amplitude or pulse rate.
+
+    ``mode="amplitude"``: each channel gets pulses at ``pulse_rate_hz`` whose amplitude goes from 0 (input -1) to
+    ``max_amplitude_ua`` (input +1). ``mode="rate"``: pulses of ``amplitude_ua`` at a rate from 0 to
+    ``max_rate_hz``; the pulse phase carries over from window to window, so rates below one pulse per window still
+    come out right on average.
+
+    Input: ``Box(-1, 1, (len(channels),))``.
+
+    :param channels: channels to drive, in input order (default: all)
+    :param mode: ``"amplitude"`` or ``"rate"``
+    :param max_amplitude_ua: amplitude at input +1 in amplitude mode (uA)
+    :param pulse_rate_hz: pulse rate in amplitude mode (Hz)
+    :param max_rate_hz: rate at input +1 in rate mode (Hz)
+    :param amplitude_ua: pulse amplitude in rate mode (uA)
+    :param onset_ms: time of the first pulse in a window in amplitude mode (ms)
+    :param phase_ms: duration of each pulse phase (ms)
+    :param shape: ``"biphasic"`` or ``"monophasic"``
+    """
+
+    def __init__(
+        self,
+        channels=None,
+        mode: str = "amplitude",
+        max_amplitude_ua: float = 10.0,
+        pulse_rate_hz: float = 50.0,
+        max_rate_hz: float = 100.0,
+        amplitude_ua: float = 10.0,
+        onset_ms: float = 1.0,
+        phase_ms: float = 0.2,
+        shape: str = "biphasic",
+    ) -> None:
+        if mode not in ("amplitude", "rate"):
+            raise ValueError(f"RateEncoder mode must be 'amplitude' or 'rate', got {mode!r}")
+        self.channels = None if channels is None else [int(c) for c in np.asarray(channels).ravel()]
+        self.mode = mode
+        self.max_amplitude_ua = _positive(max_amplitude_ua, "max_amplitude_ua", "RateEncoder")
+        self.pulse_rate_hz = _positive(pulse_rate_hz, "pulse_rate_hz", "RateEncoder")
+        self.max_rate_hz = _positive(max_rate_hz, "max_rate_hz", "RateEncoder")
+        self.amplitude_ua = _positive(amplitude_ua, "amplitude_ua", "RateEncoder")
+        self.onset_ms = _positive(onset_ms, "onset_ms", "RateEncoder", allow_zero=True)
+        self._init_shape(phase_ms, shape)
+        if self.channels is not None:
+            self.input_space = _box(len(self.channels))
+        self._phase = np.zeros(0)
+
+    def bind(self, context: StimulationContext) -> None:
+        super().bind(context)
+        self._index = self._check_channels(self.channels)
+        self._check_amplitude(context, self.max_amplitude_ua if self.mode == "amplitude" else self.amplitude_ua, "amplitude")
+        if self.onset_ms > self._latest_onset(context):
+            raise ValueError(f"RateEncoder onset_ms={self.onset_ms} leaves no room for a pulse in a {context.window_ms} ms window")
+        if 1000.0 / self.max_rate_hz < self._pulse_ms() or 1000.0 / self.pulse_rate_hz < self._pulse_ms():
+            raise ValueError("RateEncoder pulse rates are too high for the pulse duration: pulses would overlap")
+        self.input_space = _box(self._index.size)
+        self._phase = np.zeros(self._index.size)
+
+    def reset(self, rng: np.random.Generator | None = None) -> None:
+        self._phase = np.zeros(self._index.size) if self.context is not None else np.zeros(0)
+
+    def encode(self, x) -> list[Pulse]:
+        context = self._require_context()
+        u = _unit(np.asarray(x, dtype=np.float64).ravel())
+        latest = self._latest_onset(context)
+        pulses = []
+        if self.mode == "amplitude":
+            times = np.arange(self.onset_ms, latest + 1e-9, 1000.0 / self.pulse_rate_hz)
+            for channel, amplitude in zip(self._index, u * self.max_amplitude_ua):
+                if amplitude > 0:
+                    pulses += [self._pulse(channel, self._snap(t, context), amplitude) for t in times]
+            return pulses
+        # rate mode: a phase accumulator per channel, in pulses; a pulse fires whenever it crosses a whole number
+        rates = u * self.max_rate_hz
+        for k, (channel, rate) in enumerate(zip(self._index, rates)):
+            if rate <= 0:
+                continue
+            period = 1000.0 / rate
+            first = (1.0 - self._phase[k]) * period  # time until the next crossing
+            for t in np.arange(first, context.window_ms, period):
+                pulses.append(self._pulse(channel, self._snap(min(t, latest), context), self.amplitude_ua))
+            self._phase[k] = (self._phase[k] + rate * context.window_ms / 1000.0) % 1.0
+        return pulses
+
+
+class PopulationEncoder(Encoder, _PulseShape):
+    """Scalars in [-1, 1] spread by Gaussian tuning over rows of electrodes.
+
+    Each channel prefers the value given by its x position across the array (-1 at the left edge, +1 at the right).
+    Input value ``j`` drives the ``j``-th group of rows: channel ``c`` gets pulses at ``pulse_rate_hz`` with amplitude
+    ``max_amplitude_ua * exp(-(x_j - p_c)^2 / (2 width^2))`` (dropped below ``min_amplitude_ua``). With one input,
+    every row carries the same bump, which makes the response strongest.
+
+    Input: ``Box(-1, 1, (n_values,))``.
+
+    :param n_values: number of scalars; the array needs at least that many rows
+    :param width: tuning width in the [-1, 1] units of the preferred values (default: one electrode spacing)
+    :param max_amplitude_ua: amplitude at the preferred value (uA)
+    :param min_amplitude_ua: weaker pulses are left out (uA)
+    :param pulse_rate_hz: pulse rate (Hz)
+    :param onset_ms: time of the first pulse in a window (ms)
+    :param phase_ms: duration of each pulse phase (ms)
+    :param shape: ``"biphasic"`` or ``"monophasic"``
+    """
+
+    def __init__(
+        self,
+        n_values: int = 1,
+        width: float | None = None,
+        max_amplitude_ua: float = 10.0,
+        min_amplitude_ua: float = 1.0,
+        pulse_rate_hz: float = 100.0,
+        onset_ms: float = 1.0,
+        phase_ms: float = 0.2,
+        shape: str = "biphasic",
+    ) -> None:
+        if isinstance(n_values, bool) or not isinstance(n_values, (int, np.integer)) or n_values < 1:
+            raise ValueError(f"PopulationEncoder n_values must be a whole number >= 1, got {n_values!r}")
+        self.n_values = int(n_values)
+        self.width = None if width is None else _positive(width, "width", "PopulationEncoder")
+        self.max_amplitude_ua = _positive(max_amplitude_ua, "max_amplitude_ua", "PopulationEncoder")
+        self.min_amplitude_ua = _positive(min_amplitude_ua, "min_amplitude_ua", "PopulationEncoder", allow_zero=True)
+        self.pulse_rate_hz = _positive(pulse_rate_hz, "pulse_rate_hz", "PopulationEncoder")
+        self.onset_ms = _positive(onset_ms, "onset_ms", "PopulationEncoder", allow_zero=True)
+        self._init_shape(phase_ms, shape)
+        self.input_space = _box(self.n_values)
+
+    def bind(self, context: StimulationContext) -> None:
+        super().bind(context)
+        self._check_amplitude(context, self.max_amplitude_ua, "max_amplitude_ua")
+        if self.onset_ms > self._latest_onset(context):
+            raise ValueError(f"PopulationEncoder onset_ms={self.onset_ms} leaves no room for a pulse in a {context.window_ms} ms window")
+        self._groups, self._preferred, self._width = population_layout(context, self.n_values, self.width)
+
+    def encode(self, x) -> list[Pulse]:
+        context = self._require_context()
+        values = np.clip(np.asarray(x, dtype=np.float64).ravel(), -1.0, 1.0)
+        times = [self._snap(t, context) for t in np.arange(self.onset_ms, self._latest_onset(context) + 1e-9, 1000.0 / self.pulse_rate_hz)]
+        pulses = []
+        for value, group in zip(values, self._groups):
+            amplitudes = self.max_amplitude_ua * np.exp(-((value - self._preferred[group]) ** 2) / (2 * self._width**2))
+            for channel, amplitude in zip(group, amplitudes):
+                if amplitude >= self.min_amplitude_ua and amplitude > 0:
+                    pulses += [self._pulse(channel, t, amplitude) for t in times]
+        return pulses
+
+
+def population_layout(context: StimulationContext, n_values: int, width: float | None) -> tuple[list[np.ndarray], np.ndarray, float]:
+    """Channel groups (contiguous rows), preferred values (x position in [-1, 1]) and tuning width shared by
+    :class:`PopulationEncoder` and :class:`~livn_rl.encoders.decoders.PopulationVectorDecoder`."""
+    rows = context.rows()
+    if len(rows) < n_values:
+        raise ValueError(f"{n_values} values need at least {n_values} electrode rows; this MEA has {len(rows)}")
+    groups = [np.concatenate([rows[r] for r in part]) for part in np.array_split(np.arange(len(rows)), n_values)]
+    preferred = context.channel_x()
+    if width is None:
+        spacing = np.diff(np.unique(np.round(preferred, 9)))
+        width = float(spacing.min()) if spacing.size else 1.0
+    return groups, preferred, float(width)
+
+
+class TimingEncoder(Encoder, _PulseShape):
+    """Values in [-1, 1] to stimulation times: one pulse per channel, at the start of the window for -1 and at its
+    end for +1.
+
+    Input: ``Box(-1, 1, (len(channels),))``.
+
+    :param channels: channels to drive, in input order (default: all)
+    :param amplitude_ua: pulse amplitude (uA)
+    :param phase_ms: duration of each pulse phase (ms)
+    :param shape: ``"biphasic"`` or ``"monophasic"``
+    """
+
+    def __init__(self, channels=None, amplitude_ua: float = 10.0, phase_ms: float = 0.2, shape: str = "biphasic") -> None:
+        self.channels = None if channels is None else [int(c) for c in np.asarray(channels).ravel()]
+        self.amplitude_ua = _positive(amplitude_ua, "amplitude_ua", "TimingEncoder")
+        self._init_shape(phase_ms, shape)
+        if self.channels is not None:
+            self.input_space = _box(len(self.channels))
+
+    def bind(self, context: StimulationContext) -> None:
+        super().bind(context)
+        self._index = self._check_channels(self.channels)
+        self._check_amplitude(context, self.amplitude_ua, "amplitude_ua")
+        self.input_space = _box(self._index.size)
+
+    def onsets_ms(self, x) -> np.ndarray:
+        """Pulse onsets (ms into the window) for input ``x``."""
+        context = self._require_context()
+        u = _unit(np.asarray(x, dtype=np.float64).ravel())
+        return np.array([self._snap(v, context) for v in u * self._latest_onset(context)])
+
+    def encode(self, x) -> list[Pulse]:
+        return [self._pulse(c, t, self.amplitude_ua) for c, t in zip(self._index, self.onsets_ms(x))]

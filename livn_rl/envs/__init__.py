@@ -1,0 +1,17 @@
+"""Gymnasium environments with a simulated culture in the loop (registered when ``livn_rl`` is imported)."""
+
+from livn_rl.envs.base import LivnEnv
+from livn_rl.envs.burst_suppression import BurstSuppressionEnv
+from livn_rl.envs.culture_control import CultureControlEnv
+from livn_rl.envs.neural_task import TASK_WINDOWS_MS, NeuralTaskEnv
+from livn_rl.envs.pattern import PatternEnv
+from livn_rl.envs.rate_clamp import RateClampEnv
+from livn_rl.envs.registration import env_ids, register_envs, valid_kwargs
+from livn_rl.envs.vector import LivnVectorEnv
+
+register_envs()
+
+__all__ = [
+    "TASK_WINDOWS_MS", "BurstSuppressionEnv", "CultureControlEnv", "LivnEnv", "LivnVectorEnv", "NeuralTaskEnv",
+    "PatternEnv", "RateClampEnv", "env_ids", "register_envs", "valid_kwargs",
+]

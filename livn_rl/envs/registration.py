@@ -1,0 +1,136 @@
+"""The registered envs: ``livn_rl/<Task>-<System>-v0``, registered when ``livn_rl`` is imported.
+
+>>> import gymnasium as gym, livn_rl
+>>> env = gym.make("livn_rl/Pendulum-S2-v0")                      # or "livn_rl:livn_rl/Pendulum-S2-v0" without the import
+>>> env = gym.make("livn_rl/Pendulum-S2-v0", window_ms=100, encoder="rate", noise=False)
+>>> venv = gym.make_vec("livn_rl/Pendulum-S2-v0", num_envs=16)   # 16 copies in one network
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import gymnasium as gym
+
+from livn_rl.envs.base import LivnEnv
+from livn_rl.envs.burst_suppression import BurstSuppressionEnv
+from livn_rl.envs.neural_task import NeuralTaskEnv
+from livn_rl.envs.pattern import PatternEnv
+from livn_rl.envs.rate_clamp import RateClampEnv
+from livn_rl.envs.vector import LivnVectorEnv
+
+NAMESPACE = "livn_rl"
+SYSTEMS = ("S1", "S2", "S3")
+#: Neural-in-the-loop tasks: short name -> (Gymnasium id, max_episode_steps).
+TASKS = {
+    "Pendulum": ("Pendulum-v1", 200),
+    "MountainCarContinuous": ("MountainCarContinuous-v0", 999),
+    "CartPole": ("CartPole-v1", 500),
+    "Acrobot": ("Acrobot-v1", 500),
+}
+#: Culture-control envs: short name -> (class, max_episode_steps, systems). S1's ten cells do not burst.
+CONTROL = {
+    "RateClamp": (RateClampEnv, 200, SYSTEMS),
+    "Pattern": (PatternEnv, 100, SYSTEMS),
+    "BurstSuppression": (BurstSuppressionEnv, 200, ("S2", "S3")),
+}
+_INTERNAL = {"self", "simulation", "copy", "args", "kwargs"}
+_VECTOR_ONLY = ("max_episode_steps", "autoreset_mode")
+
+
+def valid_kwargs(env_class: type[LivnEnv]) -> list[str]:
+    """The keyword arguments ``gym.make`` accepts for ``env_class``."""
+    names: list[str] = []
+    for cls in env_class.__mro__:
+        if cls is LivnEnv or not issubclass(cls, LivnEnv):
+            continue
+        for name in inspect.signature(cls.__init__).parameters:
+            if name not in _INTERNAL and name not in names:
+                names.append(name)
+    for name in inspect.signature(LivnEnv.__init__).parameters:
+        if name not in _INTERNAL and name not in names:
+            names.append(name)
+    return names
+
+
+def _check(env_class: type[LivnEnv], kwargs: dict, extra: tuple[str, ...] = ()) -> None:
+    valid = valid_kwargs(env_class) + list(extra)
+    unknown = sorted(set(kwargs) - set(valid))
+    if unknown:
+        raise TypeError(f"{env_class.__name__} got unknown argument(s) {unknown}; valid ones: {sorted(valid)}")
+
+
+def _single(env_class: type[LivnEnv], kwargs: dict) -> LivnEnv:
+    _check(env_class, kwargs)
+    return env_class(**kwargs)
+
+
+def _vector(env_class: type[LivnEnv], num_envs: int, kwargs: dict) -> LivnVectorEnv:
+    _check(env_class, kwargs, _VECTOR_ONLY)
+    return LivnVectorEnv(env_class, num_envs, **kwargs)
+
+
+# entry points by module path, so that specs stay picklable and printable
+def make_neural_task(**kwargs: Any) -> NeuralTaskEnv:
+    return _single(NeuralTaskEnv, kwargs)
+
+
+def make_rate_clamp(**kwargs: Any) -> RateClampEnv:
+    return _single(RateClampEnv, kwargs)
+
+
+def make_pattern(**kwargs: Any) -> PatternEnv:
+    return _single(PatternEnv, kwargs)
+
+
+def make_burst_suppression(**kwargs: Any) -> BurstSuppressionEnv:
+    return _single(BurstSuppressionEnv, kwargs)
+
+
+def make_neural_task_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
+    return _vector(NeuralTaskEnv, num_envs, kwargs)
+
+
+def make_rate_clamp_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
+    return _vector(RateClampEnv, num_envs, kwargs)
+
+
+def make_pattern_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
+    return _vector(PatternEnv, num_envs, kwargs)
+
+
+def make_burst_suppression_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
+    return _vector(BurstSuppressionEnv, num_envs, kwargs)
+
+
+_ENTRY = {
+    NeuralTaskEnv: "neural_task",
+    RateClampEnv: "rate_clamp",
+    PatternEnv: "pattern",
+    BurstSuppressionEnv: "burst_suppression",
+}
+
+
+def env_ids() -> list[str]:
+    """Every registered livn_rl env id."""
+    return [env_id for env_id in gym.registry if env_id.startswith(f"{NAMESPACE}/")]
+
+
+def register_envs() -> None:
+    """Register every livn_rl env (idempotent)."""
+    module = __name__
+    entries = [(name, NeuralTaskEnv, steps, {"task": task}, SYSTEMS) for name, (task, steps) in TASKS.items()]
+    entries += [(name, cls, steps, {}, systems) for name, (cls, steps, systems) in CONTROL.items()]
+    for name, cls, steps, kwargs, systems in entries:
+        for system in systems:
+            env_id = f"{NAMESPACE}/{name}-{system}-v0"
+            if env_id in gym.registry:
+                continue
+            gym.register(
+                id=env_id,
+                entry_point=f"{module}:make_{_ENTRY[cls]}",
+                vector_entry_point=f"{module}:make_{_ENTRY[cls]}_vector",
+                max_episode_steps=steps,
+                kwargs={**kwargs, "system": system},
+            )
