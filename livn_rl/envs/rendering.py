@@ -12,12 +12,13 @@ from livn_rl.recording import Recording
 
 def draw_frame(env, history: list[Recording], task_frame: np.ndarray | None) -> np.ndarray:
     """An ``(height, width, 3)`` uint8 frame of ``env``'s recent activity (and ``task_frame`` when given)."""
-    fig = Figure(figsize=(12 if task_frame is not None else 9.5, 4.2), dpi=80, layout="constrained")
-    columns = (1.7, 1.0, 1.0) if task_frame is not None else (1.7, 1.0)
+    fig = Figure(figsize=(14 if task_frame is not None else 10, 4.8), dpi=80, layout="constrained")
+    columns = (1.6, 1.1, 0.9) if task_frame is not None else (1.6, 1.1)
     grid = fig.add_gridspec(1, len(columns), width_ratios=columns)
     ax_raster, ax_mea = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
     if history:
         recent = Recording.concatenate(history)
+        ax_raster.set_title("culture", fontsize=10, loc="left")
         plot_raster(ax_raster, recent, env.system)
         ax_raster.axvspan(history[-1].t_start_ms, history[-1].t_stop_ms, color="0.85", zorder=0)
         rates = history[-1].channel_rates_hz[0]
@@ -26,6 +27,8 @@ def draw_frame(env, history: list[Recording], task_frame: np.ndarray | None) -> 
         ax_raster.set_xlabel("time (ms)")
         rates = None
     plot_mea(ax_mea, env.system, env.mea, channel_rates_hz=rates, stimulated=env._last_stimulus)
+    ax_mea.get_legend().remove()  # the frame is small; the colours speak for themselves
+    ax_mea.set_title("last window (stimulated: orange)", fontsize=10, loc="left")
     if task_frame is not None:
         ax_task = fig.add_subplot(grid[0, 2])
         ax_task.imshow(task_frame)
