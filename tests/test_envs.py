@@ -224,6 +224,25 @@ def test_rgb_array_frame_shows_culture_and_task(make_env):
     assert plain.render().shape[1] < frame.shape[1]  # no task panel
 
 
+def test_human_mode_draws_into_a_window_each_step(make_env):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    backend = matplotlib.get_backend()
+    plt.switch_backend("Agg")  # no screen here: the window is drawn off-screen
+    try:
+        env = make_env("livn_rl/Pendulum-S1-v0", render_mode="human")
+        env.reset(seed=0)
+        env.step(np.zeros(1, np.float32))
+        figure = env.unwrapped._figure
+        assert figure is not None and plt.fignum_exists(figure.number)
+        assert env.render() is None
+        env.close()
+        assert not plt.fignum_exists(figure.number)
+    finally:
+        plt.switch_backend(backend)
+
+
 # ----------------------------------------------------------------------------------------------- vector envs
 def _vec(env_id="livn_rl/Pendulum-S1-v0", n=3, **kwargs):
     return gym.make_vec(env_id, num_envs=n, **{**FAST, **kwargs})
