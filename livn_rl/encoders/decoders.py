@@ -35,7 +35,8 @@ class ChannelRateDecoder(Decoder):
     """
 
     def __init__(self, channels=None, smoothing: float = 0.0, rate_scale_hz: float | None = 200.0) -> None:
-        if not (isinstance(smoothing, (int, float)) and 0 <= smoothing < 1):
+        number = isinstance(smoothing, (int, float, np.integer, np.floating)) and not isinstance(smoothing, bool)
+        if not (number and 0 <= smoothing < 1):
             raise ValueError(f"ChannelRateDecoder smoothing must be a number in [0, 1), got {smoothing!r}")
         self.channels = None if channels is None else [int(c) for c in np.asarray(channels).ravel()]
         self.smoothing = float(smoothing)

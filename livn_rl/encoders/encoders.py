@@ -58,6 +58,10 @@ class _PulseShape:
             raise ValueError(f"a {self._pulse_ms()} ms pulse does not fit into a {context.window_ms} ms window")
         return latest
 
+    def _rendered_steps(self, context: StimulationContext) -> int:
+        """Simulation steps one pulse occupies once rendered (see :func:`~livn_rl.stimulus.render`)."""
+        return max(1, int(round(self.phase_ms / context.dt_ms))) * (2 if self.shape == "biphasic" else 1)
+
     def _snap(self, onset_ms: float, context: StimulationContext) -> float:
         """Round an onset down to the simulation grid so that pulses never spill past the window."""
         return math.floor(onset_ms / context.dt_ms + 1e-9) * context.dt_ms
@@ -68,7 +72,8 @@ class PulseEncoder(Encoder, _PulseShape):
 
     Input: ``Box(-1, 1, (3 * n_pulses,))``, per pulse (channel, onset, amplitude), each scaled from [-1, 1] to a
     channel index (``n_channels`` equal bins), an onset in ``[0, window - pulse duration]`` (ms) and an amplitude in
-    ``[0, max_amplitude_ua]``.
+    ``[0, max_amplitude_ua]``. Amplitude 0 (input -1) means no pulse; of pulses that would overlap on one channel,
+    only the strongest is delivered.
 
     :param n_pulses: pulses per window
     :param max_amplitude_ua: amplitude at input +1 (uA)
@@ -98,7 +103,18 @@ class PulseEncoder(Encoder, _PulseShape):
         return np.column_stack([channel, onset, u[:, 2] * self.max_amplitude_ua])
 
     def encode(self, x) -> list[Pulse]:
-        return [self._pulse(int(c), t, a) for c, t, a in self.features(x) if a > 0]
+        """The pulses of input ``x``, in input order. A channel delivers one pulse at a time: of pulses that would
+        overlap on one channel only the strongest is kept (overlapping currents add up and could exceed the MEA's
+        limit)."""
+        context = self._require_context()
+        features = self.features(x)
+        rendered_ms = self._rendered_steps(context) * context.dt_ms - 1e-9
+        kept: list[int] = []
+        for i in np.argsort(-features[:, 2], kind="stable"):
+            c, t, a = features[i]
+            if a > 0 and all(features[k, 0] != c or abs(features[k, 1] - t) >= rendered_ms for k in kept):
+                kept.append(int(i))
+        return [self._pulse(int(c), t, a) for c, t, a in features[sorted(kept)]]
 
 
 class RateEncoder(Encoder, _PulseShape):
@@ -107,7 +123,7 @@ class RateEncoder(Encoder, _PulseShape):
     ``mode="amplitude"``: each channel gets pulses at ``pulse_rate_hz`` whose amplitude goes from 0 (input -1) to
     ``max_amplitude_ua`` (input +1). ``mode="rate"``: pulses of ``amplitude_ua`` at a rate from 0 to
     ``max_rate_hz``; the pulse phase carries over from window to window, so rates below one pulse per window still
-    come out right on average.
+    come out right on average (after :meth:`reset`, a channel's first pulse comes at the start of the window).
 
     Input: ``Box(-1, 1, (len(channels),))``.
 
@@ -173,16 +189,19 @@ class RateEncoder(Encoder, _PulseShape):
                 if amplitude > 0:
                     pulses += [self._pulse(channel, self._snap(t, context), amplitude) for t in times]
             return pulses
-        # rate mode: a phase accumulator per channel, in pulses; a pulse fires whenever it crosses a whole number
+        # rate mode: a phase accumulator per channel, in pulses; a pulse fires whenever the phase reaches a whole
+        # number n, at t = (n - phase) * period, for the n in [phase, phase at the end of the window). The same
+        # rounded bound ends one window and starts the next, so no pulse is lost or doubled at the boundary.
         rates = u * self.max_rate_hz
         for k, (channel, rate) in enumerate(zip(self._index, rates)):
             if rate <= 0:
                 continue
             period = 1000.0 / rate
-            first = (1.0 - self._phase[k]) * period  # time until the next crossing
-            for t in np.arange(first, context.window_ms, period):
-                pulses.append(self._pulse(channel, self._snap(min(t, latest), context), self.amplitude_ua))
-            self._phase[k] = (self._phase[k] + rate * context.window_ms / 1000.0) % 1.0
+            start, end = self._phase[k], self._phase[k] + context.window_ms / period
+            for n in range(math.ceil(start - 1e-9), math.ceil(end - 1e-9)):
+                t = min(max((n - start) * period, 0.0), latest)
+                pulses.append(self._pulse(channel, self._snap(t, context), self.amplitude_ua))
+            self._phase[k] = end % 1.0
         return pulses
 
 
@@ -233,6 +252,8 @@ class PopulationEncoder(Encoder, _PulseShape):
         self._check_amplitude(context, self.max_amplitude_ua, "max_amplitude_ua")
         if self.onset_ms > self._latest_onset(context):
             raise ValueError(f"PopulationEncoder onset_ms={self.onset_ms} leaves no room for a pulse in a {context.window_ms} ms window")
+        if 1000.0 / self.pulse_rate_hz < self._pulse_ms():
+            raise ValueError("PopulationEncoder pulse_rate_hz is too high for the pulse duration: pulses would overlap")
         self._groups, self._preferred, self._width = population_layout(context, self.n_values, self.width)
 
     def encode(self, x) -> list[Pulse]:
@@ -285,6 +306,7 @@ class TimingEncoder(Encoder, _PulseShape):
         super().bind(context)
         self._index = self._check_channels(self.channels)
         self._check_amplitude(context, self.amplitude_ua, "amplitude_ua")
+        self._latest_onset(context)  # the pulse must fit into the window
         self.input_space = _box(self._index.size)
 
     def onsets_ms(self, x) -> np.ndarray:
@@ -294,4 +316,5 @@ class TimingEncoder(Encoder, _PulseShape):
         return np.array([self._snap(v, context) for v in u * self._latest_onset(context)])
 
     def encode(self, x) -> list[Pulse]:
-        return [self._pulse(c, t, self.amplitude_ua) for c, t in zip(self._index, self.onsets_ms(x))]
+        onsets = self.onsets_ms(x)  # checks the binding first
+        return [self._pulse(c, t, self.amplitude_ua) for c, t in zip(self._index, onsets)]
