@@ -809,3 +809,14 @@ def test_population_code_round_trip_through_the_culture(make_sim):
     decoded = np.array(decoded)
     assert np.corrcoef(inputs, decoded)[0, 1] > 0.8
     assert decoded[inputs > 0.5].mean() > 0.3 and decoded[inputs < -0.5].mean() < -0.3
+
+
+def test_default_linear_readout_is_rebuilt_when_rebound_to_another_array():
+    decoder = LinearDecoder(gym.spaces.Box(-2.0, 2.0, (1,), np.float32))
+    decoder.bind(StimulationContext(make_system("S2").mea, 50.0, 0.1))
+    assert decoder.weights.shape == (1, 16)
+    decoder.bind(StimulationContext(MEA.grid(2, 2, pitch_um=100.0), 50.0, 0.1))
+    assert decoder.weights.shape == (1, 4)
+    fixed = LinearDecoder(gym.spaces.Box(-2.0, 2.0, (1,), np.float32), weights=np.ones((1, 16)))
+    with pytest.raises(ValueError, match="16 columns"):
+        fixed.bind(StimulationContext(MEA.grid(2, 2, pitch_um=100.0), 50.0, 0.1))

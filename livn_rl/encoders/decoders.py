@@ -161,18 +161,19 @@ class LinearDecoder(Decoder):
         self.bias = None if bias is None else np.asarray(bias, dtype=np.float64).ravel()
         if self.weights is not None and (self.weights.ndim != 2 or self.weights.shape[0] != self._n_out or not np.all(np.isfinite(self.weights))):
             raise ValueError(f"LinearDecoder weights must be finite with shape ({self._n_out}, n_channels), got shape {self.weights.shape}")
+        self._default_weights, self._default_bias = self.weights is None, self.bias is None  # rebuilt on every bind
         if self.bias is not None and (self.bias.shape != (self._n_out,) or not np.all(np.isfinite(self.bias))):
             raise ValueError(f"LinearDecoder bias must be {self._n_out} finite numbers, got {bias!r}")
 
     def bind(self, context: StimulationContext) -> None:
         super().bind(context)
         c = context.n_channels
-        if self.weights is not None and self.weights.shape[1] != c:
-            raise ValueError(f"LinearDecoder weights have {self.weights.shape[1]} columns, but the MEA has {c} channels")
-        if self.weights is None:
+        if self._default_weights:
             self.weights, default_bias = self._default_readout(context)
-            if self.bias is None:
+            if self._default_bias:
                 self.bias = default_bias
+        if self.weights.shape[1] != c:
+            raise ValueError(f"LinearDecoder weights have {self.weights.shape[1]} columns, but the MEA has {c} channels")
         if self.bias is None:
             self.bias = np.zeros(self._n_out)
 
@@ -240,4 +241,5 @@ class LinearDecoder(Decoder):
         penalty[-1, -1] = 0.0  # no penalty on the bias
         solution = np.linalg.solve(design.T @ design + penalty, design.T @ y)
         self.weights, self.bias = solution[:-1].T.copy(), solution[-1].copy()
+        self._default_weights = self._default_bias = False  # fitted weights survive a later bind
         return self
