@@ -71,4 +71,104 @@ def test_console_script_help_explains_the_commands():
         capture_output=True, text=True, check=False,
     )
     assert done.returncode == 0
-    assert "simulate" in done.stdout and "systems" in done.stdout
+    assert "simulate" in done.stdout and "systems" in done.stdout and "envs" in done.stdout
+
+
+# ------------------------------------------------------------------------------------------------ `envs`
+def test_envs_lists_every_registered_env_with_its_spaces(capsys):
+    from livn_rl.envs import env_ids
+
+    assert main(["envs"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    for env_id in env_ids():
+        assert env_id in out
+    pendulum = next(line for line in lines if line.startswith("livn_rl/Pendulum-S2-v0 "))
+    assert "(3,)" in pendulum and "Box(-1, 1, (1,))" in pendulum and "50 ms" in pendulum and "200" in pendulum
+    clamp = next(line for line in lines if line.startswith("livn_rl/RateClamp-S2-v0 "))
+    assert "(32,)" in clamp and "(16,)" in clamp and "100 ms" in clamp
+    # an aligned table: every id row has its columns at the same offsets as the header
+    header = lines[0]
+    rows = [line for line in lines if line.startswith("livn_rl/")]
+    assert len(rows) == len(env_ids())
+    for column in ("task", "system", "obs", "action"):
+        start = header.index(column)
+        assert all(row[start - 2 : start] == "  " and row[start] != " " for row in rows), column
+
+
+def test_envs_json_has_every_env_and_field(capsys):
+    from livn_rl.envs import env_ids
+
+    assert main(["envs", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == env_ids()
+    fields = {"id", "task", "kind", "system", "observation_shape", "action_space", "action_shape", "window_ms",
+              "max_episode_steps"}
+    for row in rows:
+        assert fields <= set(row), row
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["livn_rl/Pendulum-S2-v0"]["observation_shape"] == [3]
+    assert by_id["livn_rl/Pendulum-S2-v0"]["task"] == "Pendulum-v1"
+    assert by_id["livn_rl/CartPole-S1-v0"]["window_ms"] == 20.0
+    assert by_id["livn_rl/BurstSuppression-S3-v0"]["action_shape"] == [64]
+    assert by_id["livn_rl/Acrobot-S3-v0"]["max_episode_steps"] == 500
+
+
+def test_envs_describes_one_env(capsys):
+    assert main(["envs", "livn_rl/Pendulum-S2-v0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("livn_rl/Pendulum-S2-v0: Neural-in-the-loop control of a Gymnasium task.")
+    for word in ("NeuralTaskEnv", "Pendulum-v1", "PopulationEncoder", "PopulationVectorDecoder", "Box(-2.0, 2.0",
+                 "50 ms", "200 steps", "observe_neural", "encoder", "'population_vector'", "max_episode_steps"):
+        assert word in out, word
+
+
+def test_envs_detail_json_and_short_ids(capsys):
+    assert main(["envs", "RateClamp-S2-v0", "--json"]) == 0  # no namespace
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["id"] == "livn_rl/RateClamp-S2-v0" and facts["class"].endswith("RateClampEnv")
+    assert facts["kwargs"]["target_hz"]["default"] == 60.0 and facts["kwargs"]["system"]["default"] == "S2"
+    assert facts["kwargs"]["energy_cost"]["help"]
+    assert facts["observation_space"]["shape"] == [32] and facts["action_space_detail"]["shape"] == [16]
+    assert main(["envs", "livn_rl:livn_rl/CartPole-S1-v0", "--json"]) == 0  # the module-prefixed form
+    facts = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
+    assert facts["task_action_space"] == "Discrete(2)" and facts["observation_space"]["high"][1] == "inf"
+
+
+@pytest.mark.parametrize("env_id, suggestion", [
+    ("livn_rl/Pendulum-S4-v0", "livn_rl/Pendulum-S3-v0"),
+    ("BurstSuppression-S1-v0", "livn_rl/BurstSuppression-S2-v0"),
+    ("nothing-like-it", None),
+])
+def test_envs_unknown_id_is_one_line_with_close_matches(env_id, suggestion, capsys):
+    assert main(["envs", env_id]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert env_id in err and "unknown env" in err
+    if suggestion:
+        assert "did you mean" in err and suggestion in err
+    else:
+        assert "did you mean" not in err
+
+
+def test_envs_listing_stays_cheap():
+    """Listing constructs all envs: that must not build or compile any simulation."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, time; t = time.perf_counter(); from livn_rl.cli import main; code = main(['envs']);"
+         " print(time.perf_counter() - t, 'brian2' in sys.modules, file=sys.stderr); sys.exit(code)"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    seconds, brian2_imported = done.stderr.split()[-2:]
+    assert brian2_imported == "False"  # no simulation was built
+    assert float(seconds) < 30.0
+
+
+def test_envs_help_explains_the_command():
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from livn_rl.cli import main; sys.exit(main(['envs', '--help']))"],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0
+    for word in ("max_episode_steps", "window", "gym.make", "--json", "ENV", "Pendulum-S2-v0"):
+        assert word in done.stdout, word
