@@ -144,10 +144,13 @@ class Simulation:
             objects.append(self._voltages)
         self._commands: queue.Queue = queue.Queue()
         self._results: queue.Queue = queue.Queue()
+        # On the simulation clock, so that Network.run takes its single-clock path (a second clock makes it sort
+        # the clocks at every time step). The operation is called at every time step but returns after one
+        # decrement unless a control event (stimulus change, end of step) is due.
+        self._countdown = [1]
         self._control = brian2.NetworkOperation(
-            _control_tick(weakref.ref(self), self._commands, self._results),
-            clock=brian2.Clock(self.control_dt_ms * brian2.ms, name="control_clock"),
-            when="start", order=-100, name="control",
+            _control_tick(weakref.ref(self), self._commands, self._results, self._countdown),
+            clock=self._clock, when="start", order=-100, name="control",
         )
         self._net = brian2.Network(*objects, self._control, name="livn_rl_network")
         self._net.store("built")
@@ -367,9 +370,11 @@ class Simulation:
         for leftover in (self._commands, self._results):
             while not leftover.empty():
                 leftover.get_nowait()
-        self._pending_chunks = 0
         self._currents = None
+        self._nonzero = None
         self._chunk = 0
+        self._n_chunks = 0
+        self._countdown[0] = 1  # the first time step parks the run at t = 0
         self._window_start_ms = 0.0
         brian2.prefs.codegen.target = self.target
         real_gc = brian2_network.gc
@@ -450,24 +455,33 @@ class Simulation:
         return self._recording(t0, self._t_ms - t0, spikes_i, spikes_t, v_t, v)
 
     def _begin(self, command) -> None:
-        self._currents, self._pending_chunks = command
+        self._currents, self._n_chunks = command
         self._chunk = 0
+        self._nonzero = None
+        if self._currents is not None:
+            k, rows = self._currents.shape[0], self._control_rows
+            self._nonzero = self._currents.reshape(k, self._n_chunks, rows, -1).any(axis=(0, 2, 3))
 
-    def _next_chunk(self) -> None:
-        self._load_chunk()
-        self._chunk += 1
-        self._pending_chunks -= 1
+    def _service(self) -> int:
+        """Load (or clear) the stimulus of the current control interval; return the number of time steps until the
+        next interval whose stimulus differs, or until the end of the step."""
+        c = self._chunk
+        if self._nonzero is not None and self._nonzero[c]:
+            self._load_chunk(c)
+            self._chunk = c + 1
+            return self._control_rows
+        if self._stim_loaded:
+            self._stim_values[:] = 0.0
+            self._stim_loaded = False
+        later = np.flatnonzero(self._nonzero[c + 1 :]) if self._nonzero is not None else ()
+        following = c + 1 + int(later[0]) if len(later) else self._n_chunks
+        self._chunk = following
+        return (following - c) * self._control_rows
 
-    def _load_chunk(self) -> None:
-        """Write the neuron currents (nA) of the next control interval into the stimulus TimedArray."""
-        currents = self._currents
+    def _load_chunk(self, c: int) -> None:
+        """Write the neuron currents (nA) of control interval ``c`` into the stimulus TimedArray."""
         rows = self._control_rows
-        if currents is None or not currents[:, self._chunk * rows : (self._chunk + 1) * rows].any():
-            if self._stim_loaded:
-                self._stim_values[:] = 0.0
-                self._stim_loaded = False
-            return
-        chunk = currents[:, self._chunk * rows : (self._chunk + 1) * rows]  # (K, rows, C)
+        chunk = self._currents[:, c * rows : (c + 1) * rows]  # (K, rows, C)
         per_neuron = self.mea.membrane_current(chunk @ self._stim_matrix)  # (K, rows, N)
         self._stim_values[:] = per_neuron.transpose(1, 0, 2).reshape(rows, -1)
         self._stim_loaded = True
@@ -539,20 +553,28 @@ def _drop_queued(queue, synapses: np.ndarray) -> None:
         queue._restore_from_full_state((dt, spikes[keep], shape))
 
 
-def _control_tick(sim_ref: weakref.ref, commands: queue.Queue, results: queue.Queue):
-    """The NetworkOperation run at every control tick, in the worker thread.
+class _Orphaned(Exception):
+    """Ends the parked run of a Simulation that was garbage collected in the middle of a step."""
 
-    Inside a step it loads the next interval of stimulation. At the end of a step it hands the recording over and
-    parks until the next command. It holds the Simulation only weakly while parked, so a simulation that nobody
-    references any more is collected, and its ``__del__`` ends the thread.
+
+def _control_tick(sim_ref: weakref.ref, commands: queue.Queue, results: queue.Queue, countdown: list):
+    """The NetworkOperation run at every time step, in the worker thread.
+
+    Most calls only decrement ``countdown``. When it reaches zero, a control event is due: inside a step, the
+    stimulus of the next control interval is loaded (or cleared); at the end of a step, the recording is handed over
+    and the run parks until the next command. It holds the Simulation only weakly while parked, so a simulation that
+    nobody references any more is collected, and its ``__del__`` ends the thread.
     """
 
     def tick() -> None:
+        countdown[0] -= 1
+        if countdown[0]:
+            return
         sim = sim_ref()
         if sim is None:  # collected mid-step: end the run
             raise _Orphaned()
-        if sim._pending_chunks:
-            sim._next_chunk()
+        if sim._chunk < sim._n_chunks:
+            countdown[0] = sim._service()
             return
         results.put(sim._collect())
         network = sim._net
@@ -560,10 +582,11 @@ def _control_tick(sim_ref: weakref.ref, commands: queue.Queue, results: queue.Qu
         command = commands.get()
         sim = sim_ref()
         if command is _STOP or sim is None:
+            countdown[0] = 1
             network.stop()
             return
         sim._begin(command)
-        sim._next_chunk()
+        countdown[0] = sim._service()
 
     return tick
 
