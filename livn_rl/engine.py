@@ -41,27 +41,88 @@ _buffer_owner: weakref.ref | None = None
 
 
 class _BrianRandom:
-    """The ``numpy.random`` functions Brian2 calls at run time, drawn from a ``numpy.random.Generator``.
+    """The ``numpy.random`` functions Brian2 calls at run time, drawn from ``numpy.random.Generator`` streams.
 
-    Brian2's Cython code refills a buffer of 20,000 numbers with ``numpy.random.randn(20000)`` (and ``rand``). The
-    legacy ``RandomState`` takes about 40 ns per Gaussian on our machines, the Generator 17 ns: with one draw per neuron
-    per time step for the background noise, that is a fifth of the whole time step of 16 packed S2 copies.
+    Brian2's Cython code refills a buffer of 20,000 Gaussians with ``numpy.random.randn(20000)``; the background
+    noise takes one per neuron per time step. A Generator takes 17 ns per Gaussian on our machines (the legacy
+    ``RandomState`` 40 ns), a fifth of the time step of 16 packed S2 copies. So a producer thread draws them ahead, in
+    batches whose filling releases the GIL and runs on the other core while Brian2 integrates. One thread draws
+    every Gaussian of the stream, in order, so the numbers do not depend on timing. ``rand``, ``poisson`` and
+    ``binomial`` come from a second, independent Generator.
     """
 
-    def __init__(self, generator: np.random.Generator) -> None:
-        self.generator = generator
+    CHUNK = 20000  # Brian2's buffer size (brian2.codegen.generators.cython_generator._BUFFER_SIZE)
+    BATCH = 16  # chunks drawn per call of the producer
+    AHEAD = 48  # chunks kept ready at most
+
+    def __init__(self, seed: int) -> None:
+        normal_seed, other_seed = np.random.SeedSequence(seed).spawn(2)
+        self._normal_generator = np.random.default_rng(normal_seed)
+        self.generator = np.random.default_rng(other_seed)
+        self._chunks: queue.Queue = queue.Queue(maxsize=self.AHEAD)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._rest = np.empty(0)
+
+    def _next_chunk(self) -> np.ndarray:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=_produce_normals, args=(self._normal_generator, self._chunks, self._stop, self.CHUNK, self.BATCH),
+                name="livn_rl-normals", daemon=True,
+            )
+            self._thread.start()
+        while True:
+            try:
+                return self._chunks.get(timeout=1.0)
+            except queue.Empty:
+                if not self._thread.is_alive():
+                    raise RuntimeError("the random number thread ended") from None
+
+    def randn(self, *shape):
+        n = int(np.prod(shape)) if shape else 1
+        if shape == (self.CHUNK,) and not self._rest.size:
+            return self._next_chunk()  # a fresh array that owns its data: Brian2's Cython code takes it over
+        out = np.empty(n)
+        filled = 0
+        while filled < n:
+            if not self._rest.size:
+                self._rest = self._next_chunk()
+            take = min(n - filled, self._rest.size)
+            out[filled : filled + take] = self._rest[:take]
+            self._rest = self._rest[take:]
+            filled += take
+        return out.reshape(shape) if shape else float(out[0])
 
     def rand(self, *shape):
         return self.generator.random(shape if shape else None)
-
-    def randn(self, *shape):
-        return self.generator.standard_normal(shape if shape else None)
 
     def poisson(self, lam=1.0, size=None):
         return self.generator.poisson(lam, size)
 
     def binomial(self, n, p, size=None):
         return self.generator.binomial(n, p, size)
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def __del__(self) -> None:
+        self._stop.set()
+
+
+def _produce_normals(generator, chunks: queue.Queue, stop: threading.Event, size: int, batch: int) -> None:
+    """Draw Gaussians in batches (the GIL is released while numpy fills them) and queue them in chunks that own
+    their memory."""
+    while not stop.is_set():
+        drawn = generator.standard_normal((batch, size))
+        for row in drawn:
+            chunk = row.copy()
+            while True:
+                try:
+                    chunks.put(chunk, timeout=0.2)
+                    break
+                except queue.Full:
+                    if stop.is_set():
+                        return
 
 
 class _NoCollect(types.SimpleNamespace):
@@ -214,7 +275,9 @@ class Simulation:
         self._net.restore("built")
         self._stim_values[:] = 0.0
         self._stim_loaded = False
-        self._random = _BrianRandom(np.random.default_rng(int(seed)))
+        if getattr(self, "_random", None) is not None:
+            self._random.close()
+        self._random = _BrianRandom(int(seed))
         global _buffer_owner
         _buffer_owner = None  # the next run refills Brian2's buffers from the fresh generator
         self._record_rngs = [None] * self.n_copies
@@ -338,6 +401,8 @@ class Simulation:
         """Stop the worker thread; the simulation cannot step afterwards."""
         self._stop_worker()
         self._closed = True
+        if getattr(self, "_random", None) is not None:
+            self._random.close()
 
     def __del__(self) -> None:
         try:
