@@ -4,6 +4,8 @@ Everything here is plain numpy, cheap, and used by the ``livn-rl simulate`` summ
 
 >>> centres, rates = population_rates(recording, system, bin_ms=10.0)   # {"E": (n_bins,), "I": (n_bins,)}
 >>> bursts = detect_bursts(recording, system)                          # [Burst(start_ms, stop_ms, peak_hz)]
+>>> currents, rates = fi_curve(recording, currents_na)                 # neuron k received currents_na[k]
+>>> isi_stats(recording)["cv"]                                          # per neuron
 """
 
 from __future__ import annotations
@@ -229,3 +231,138 @@ def grid_shape(mea: MEA) -> tuple[int, int] | None:
     if not np.array_equal(np.column_stack([gx.ravel(), gy.ravel()]), xy):
         return None
     return int(ys.size), int(xs.size)
+
+
+# ------------------------------------------------------------------------ single-neuron statistics (any recording)
+def _neurons(recording: Recording, neurons: Sequence[int] | np.ndarray | None) -> np.ndarray:
+    members = np.arange(recording.n_neurons) if neurons is None else np.asarray(neurons, dtype=np.int64).ravel()
+    if members.size and (members.min() < 0 or members.max() >= recording.n_neurons):
+        raise ValueError(f"neurons must be indices in 0..{recording.n_neurons - 1}, got {members.tolist()}")
+    return members
+
+
+def _window(recording: Recording, start_ms: float | None, stop_ms: float | None) -> tuple[float, float]:
+    start = recording.t_start_ms if start_ms is None else float(start_ms)
+    stop = recording.t_stop_ms if stop_ms is None else float(stop_ms)
+    if not (np.isfinite(start) and np.isfinite(stop) and stop > start):
+        raise ValueError(f"the analysis window must have start_ms < stop_ms, got [{start!r}, {stop!r})")
+    return start, stop
+
+
+def spike_trains(
+    recording: Recording, neurons: Sequence[int] | None = None, copy: int = 0,
+    start_ms: float | None = None, stop_ms: float | None = None,
+) -> list[np.ndarray]:
+    """The sorted spike times (ms) of each neuron in ``[start_ms, stop_ms)``.
+
+    :param recording: what the engine recorded
+    :param neurons: neuron indices (all by default)
+    :param copy: which copy to analyse
+    :param start_ms: window start (default: the recording's start)
+    :param stop_ms: window end (default: the recording's end)
+    """
+    members = _neurons(recording, neurons)
+    start, stop = _window(recording, start_ms, stop_ms)
+    t = recording.neuron_t_ms
+    mask = (recording.neuron_copy == copy) & (t >= start) & (t < stop)
+    ids, times = recording.neuron_i[mask], t[mask]
+    order = np.lexsort((times, ids))
+    ids, times = ids[order], times[order]
+    bounds = np.searchsorted(ids, np.stack([members, members + 1]))
+    return [times[lo:hi] for lo, hi in bounds.T]
+
+
+def firing_rate(
+    recording: Recording, neurons: Sequence[int] | None = None, copy: int = 0,
+    start_ms: float | None = None, stop_ms: float | None = None,
+) -> np.ndarray:
+    """Spike count over window length: the rate (Hz) of each neuron in ``[start_ms, stop_ms)``.
+
+    :param recording: what the engine recorded
+    :param neurons: neuron indices (all by default)
+    :param copy: which copy to analyse
+    :param start_ms: window start (default: the recording's start)
+    :param stop_ms: window end (default: the recording's end)
+    """
+    start, stop = _window(recording, start_ms, stop_ms)
+    trains = spike_trains(recording, neurons, copy, start, stop)
+    return np.array([train.size for train in trains], dtype=float) / ((stop - start) / 1000.0)
+
+
+def isi_stats(
+    recording: Recording, neurons: Sequence[int] | None = None, copy: int = 0,
+    start_ms: float | None = None, stop_ms: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Inter-spike-interval statistics of each neuron in ``[start_ms, stop_ms)``.
+
+    :param recording: what the engine recorded
+    :param neurons: neuron indices (all by default)
+    :param copy: which copy to analyse
+    :param start_ms: window start (default: the recording's start)
+    :param stop_ms: window end (default: the recording's end)
+    :returns: ``{"mean_ms", "cv", "rate_hz", "n_intervals"}``, one value per neuron: the mean interval, its
+        coefficient of variation (SD / mean), ``1000 / mean_ms`` and the number of intervals; NaN (rate 0) for
+        neurons with fewer than two spikes
+    """
+    trains = spike_trains(recording, neurons, copy, start_ms, stop_ms)
+    mean = np.full(len(trains), np.nan)
+    cv = np.full(len(trains), np.nan)
+    counts = np.zeros(len(trains), dtype=np.int64)
+    for k, train in enumerate(trains):
+        intervals = np.diff(train)
+        counts[k] = intervals.size
+        if intervals.size:
+            mean[k] = intervals.mean()
+            cv[k] = intervals.std() / mean[k] if mean[k] > 0 else np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(counts > 0, 1000.0 / mean, 0.0)
+    return {"mean_ms": mean, "cv": cv, "rate_hz": rate, "n_intervals": counts}
+
+
+def fi_curve(
+    recording: Recording, currents: Sequence[float] | np.ndarray, neurons: Sequence[int] | None = None,
+    copy: int = 0, start_ms: float | None = None, stop_ms: float | None = None, method: str = "isi",
+) -> tuple[np.ndarray, np.ndarray]:
+    """The frequency-current (F-I) curve of a recording in which neuron ``neurons[k]`` received the constant current
+    ``currents[k]``, sorted by current.
+
+    :param recording: what the engine recorded
+    :param currents: the current of each neuron (any unit: it is returned as given, e.g. nA as plain numbers)
+    :param neurons: the neurons, in the order of ``currents`` (default: ``0 .. len(currents) - 1``)
+    :param copy: which copy to analyse
+    :param start_ms: window start (default: the recording's start), e.g. after an onset transient
+    :param stop_ms: window end (default: the recording's end)
+    :param method: ``"isi"``: ``1 / mean interval`` (exact for regular firing; the count rate for neurons with
+        fewer than two spikes), or ``"count"``: spikes over window length
+    :returns: currents (ascending) and rates (Hz)
+    """
+    currents = np.asarray(currents, dtype=float).ravel()
+    members = np.arange(currents.size) if neurons is None else _neurons(recording, neurons)
+    if members.size != currents.size:
+        raise ValueError(f"fi_curve needs one current per neuron: {currents.size} currents for {members.size} neurons")
+    if method not in ("isi", "count"):
+        raise ValueError(f"method must be 'isi' or 'count', got {method!r}")
+    rates = firing_rate(recording, members, copy, start_ms, stop_ms)
+    if method == "isi":
+        stats = isi_stats(recording, members, copy, start_ms, stop_ms)
+        rates = np.where(stats["n_intervals"] > 0, stats["rate_hz"], rates)
+    order = np.argsort(currents, kind="stable")
+    return currents[order], rates[order]
+
+
+def rheobase(currents: Sequence[float] | np.ndarray, rates_hz: Sequence[float] | np.ndarray, min_rate_hz: float = 0.0) -> float | None:
+    """The rheobase measured on an F-I curve: the smallest current whose rate exceeds ``min_rate_hz``.
+
+    On a grid of currents it is an upper bound within one grid step of the true rheobase (the analytic one of a LIF
+    neuron is :meth:`LIFSystem.rheobase <livn_rl.systems.lif.LIFSystem.rheobase>`). ``None`` if nothing fires.
+
+    :param currents: tested currents (any unit, returned as given)
+    :param rates_hz: the rate at each current (Hz)
+    :param min_rate_hz: rate that counts as firing (Hz)
+    """
+    currents = np.asarray(currents, dtype=float).ravel()
+    rates_hz = np.asarray(rates_hz, dtype=float).ravel()
+    if currents.shape != rates_hz.shape:
+        raise ValueError(f"currents and rates_hz must have the same length, got {currents.size} and {rates_hz.size}")
+    firing = currents[rates_hz > min_rate_hz]
+    return float(firing.min()) if firing.size else None

@@ -259,6 +259,52 @@ class Simulation:
         """Switch background noise on or off; takes effect from the next step."""
         self.system.set_background(self._built, bool(enabled))
 
+    def set_neuron_variable(self, name: str, values, copy: int | None = None) -> None:
+        """Set a per-neuron variable of the system's neurons between steps, e.g. a LIF's input current ``I_ext``.
+
+        Takes effect from the next step. :meth:`reset` (and :meth:`reset_copies` for the copies it resets) restores
+        the value the system was built with.
+
+        :param name: a writable per-neuron variable of the neurons' equations (``"I_ext"``, ``"v"``, ...)
+        :param values: a Brian2 quantity in the variable's units (plain numbers for dimensionless variables): a
+            scalar, one value per neuron ``(n_neurons,)``, or, without ``copy``, ``(n_copies, n_neurons)``
+        :param copy: set only this copy's neurons (default: every copy)
+        """
+        import brian2
+
+        neurons = self._built.neurons
+        variable = neurons.variables.get(name) if isinstance(name, str) else None
+        n, k = self.system.n_neurons, self.n_copies
+        if (
+            not isinstance(variable, brian2.core.variables.ArrayVariable) or variable.read_only or name.startswith("_")
+            or variable.scalar or variable.size != n * k
+        ):
+            writable = sorted(
+                key for key, var in neurons.variables.items()
+                if isinstance(var, brian2.core.variables.ArrayVariable) and not var.read_only and not var.scalar
+                and not key.startswith("_") and var.size == n * k
+            )
+            raise ValueError(f"{name!r} is not a writable per-neuron variable of {self.system.name!r}; choose from {writable}")
+        if not brian2.have_same_dimensions(values, variable.dim):
+            raise ValueError(f"{name} must be a quantity in units of {brian2.get_unit(variable.dim)!r}, got {values!r}")
+        array = np.asarray(values, dtype=float)
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} values must be finite, got {values!r}")
+        if copy is not None:
+            if isinstance(copy, bool) or not isinstance(copy, (int, np.integer)) or not 0 <= copy < k:
+                raise ValueError(f"copy must be a copy index in 0..{k - 1}, got {copy!r}")
+            shapes = ((), (n,))
+        else:
+            shapes = ((), (n,), (k, n))
+        if array.shape not in shapes:
+            raise ValueError(f"{name} values have shape {array.shape}, expected one of {list(shapes)}")
+        current = np.array(variable.get_value())
+        if copy is None:
+            current[:] = np.broadcast_to(array, (k, n)).ravel()
+        else:
+            current[copy * n : (copy + 1) * n] = array
+        variable.set_value(current)
+
     def reset(self, seed: int | None = None) -> None:
         """Return to the state right after building, then draw a new initial state from ``seed``.
 

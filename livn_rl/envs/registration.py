@@ -15,6 +15,7 @@ import gymnasium as gym
 
 from livn_rl.envs.base import LivnEnv
 from livn_rl.envs.burst_suppression import BurstSuppressionEnv
+from livn_rl.envs.lif_rate_track import LIFRateTrackEnv
 from livn_rl.envs.neural_task import NeuralTaskEnv
 from livn_rl.envs.pattern import PatternEnv
 from livn_rl.envs.rate_clamp import RateClampEnv
@@ -34,6 +35,10 @@ CONTROL = {
     "RateClamp": (RateClampEnv, 200, SYSTEMS),
     "Pattern": (PatternEnv, 100, SYSTEMS),
     "BurstSuppression": (BurstSuppressionEnv, 200, ("S2", "S3")),
+}
+#: Envs on a reference circuit rather than a culture: name -> (class, max_episode_steps, kwargs); id ``livn_rl/<name>-v0``.
+REFERENCE = {
+    "LIF-RateTrack": (LIFRateTrackEnv, 100, {"system": "LIF"}),
 }
 _INTERNAL = {"self", "simulation", "copy", "args", "kwargs"}
 _VECTOR_ONLY = ("max_episode_steps", "autoreset_mode")
@@ -88,6 +93,10 @@ def make_burst_suppression(**kwargs: Any) -> BurstSuppressionEnv:
     return _single(BurstSuppressionEnv, kwargs)
 
 
+def make_lif_rate_track(**kwargs: Any) -> LIFRateTrackEnv:
+    return _single(LIFRateTrackEnv, kwargs)
+
+
 def make_neural_task_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
     return _vector(NeuralTaskEnv, num_envs, kwargs)
 
@@ -104,11 +113,16 @@ def make_burst_suppression_vector(num_envs: int = 1, **kwargs: Any) -> LivnVecto
     return _vector(BurstSuppressionEnv, num_envs, kwargs)
 
 
+def make_lif_rate_track_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
+    return _vector(LIFRateTrackEnv, num_envs, kwargs)
+
+
 _ENTRY = {
     NeuralTaskEnv: "neural_task",
     RateClampEnv: "rate_clamp",
     PatternEnv: "pattern",
     BurstSuppressionEnv: "burst_suppression",
+    LIFRateTrackEnv: "lif_rate_track",
 }
 
 
@@ -133,4 +147,14 @@ def register_envs() -> None:
                 vector_entry_point=f"{module}:make_{_ENTRY[cls]}_vector",
                 max_episode_steps=steps,
                 kwargs={**kwargs, "system": system},
+            )
+    for name, (cls, steps, kwargs) in REFERENCE.items():
+        env_id = f"{NAMESPACE}/{name}-v0"
+        if env_id not in gym.registry:
+            gym.register(
+                id=env_id,
+                entry_point=f"{module}:make_{_ENTRY[cls]}",
+                vector_entry_point=f"{module}:make_{_ENTRY[cls]}_vector",
+                max_episode_steps=steps,
+                kwargs=dict(kwargs),
             )

@@ -1,20 +1,26 @@
-"""Neural systems: predefined cultures S1-S4, user cultures from code or config files, and the System interface.
+"""Neural systems: predefined cultures S1-S4, reference circuits (``"LIF"``), user cultures from code or config
+files, and the System interface.
 
->>> from livn_rl.systems import make_system, list_systems
+>>> from livn_rl.systems import make_system, list_systems, list_reference_systems
 >>> list_systems()
 ['S1', 'S2', 'S3', 'S4']
+>>> list_reference_systems()
+['LIF']
 >>> system = make_system("S2")            # deterministic: no download, no file
 >>> system = make_system("my_culture.yaml")  # or a YAML/JSON config file
+>>> system = make_system("LIF", n_neurons=50)  # a reference circuit, with its keyword arguments
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 from livn_rl.mea import MEA
 from livn_rl.systems.cells import CELL_TYPES, FAST_SPIKING, REGULAR_SPIKING, IzhikevichCell
 from livn_rl.systems.culture import Culture, CultureConfig, generate_culture
+from livn_rl.systems.lif import LIFSystem, make_lif, simulate_lif
 from livn_rl.systems.synapses import SynapseKinetics
 from livn_rl.systems.system import BuiltSystem, Population, System
 
@@ -47,9 +53,18 @@ PREDEFINED: dict[str, dict] = {
 }
 
 
+#: Reference circuits: small systems with known theory, built by keyword (not culture configs).
+REFERENCE_SYSTEMS: dict[str, Callable[..., System]] = {"LIF": make_lif}
+
+
 def list_systems() -> list[str]:
-    """Names of the predefined systems."""
+    """Names of the predefined cultures."""
     return list(PREDEFINED)
+
+
+def list_reference_systems() -> list[str]:
+    """Names of the reference circuits that :func:`make_system` also accepts (``"LIF"``)."""
+    return list(REFERENCE_SYSTEMS)
 
 
 def system_config(name: str, **overrides) -> CultureConfig:
@@ -94,9 +109,11 @@ def load_config(path: str | Path) -> CultureConfig:
 def make_system(spec: str | Path | CultureConfig | dict | System, mea: MEA | None = None, **overrides) -> System:
     """Build a system from a predefined name, a config file, a config object or dict, or return a System as is.
 
-    :param spec: ``"S1"``..``"S4"``, a path to a YAML/JSON config, a :class:`CultureConfig` or a plain dict
+    :param spec: ``"S1"``..``"S4"``, a reference circuit (``"LIF"``), a path to a YAML/JSON config, a
+        :class:`CultureConfig` or a plain dict
     :param mea: electrode layout replacing the system's default grid
-    :param overrides: config fields to replace, e.g. ``seed=1``
+    :param overrides: config fields to replace, e.g. ``seed=1``; for a reference circuit, its keyword arguments
+        (``make_system("LIF", n_neurons=50)``)
     """
     if isinstance(spec, System):
         if overrides or mea is not None:
@@ -108,16 +125,21 @@ def make_system(spec: str | Path | CultureConfig | dict | System, mea: MEA | Non
         config = CultureConfig.from_dict({**spec, **overrides})
     elif isinstance(spec, (str, Path)) and str(spec) in PREDEFINED:
         config = system_config(str(spec), **overrides)
+    elif isinstance(spec, str) and spec in REFERENCE_SYSTEMS:
+        return REFERENCE_SYSTEMS[spec](mea=mea, **overrides)
     elif isinstance(spec, (str, Path)) and Path(spec).suffix.lower() in (".yaml", ".yml", ".json"):
         config = load_config(spec)
         config = config.with_updates(**overrides) if overrides else config
     else:
-        raise ValueError(f"unknown system {spec!r}; predefined systems are {list_systems()}, or pass a config file path")
+        raise ValueError(
+            f"unknown system {spec!r}; predefined systems are {list_systems()}, reference circuits "
+            f"{list_reference_systems()}, or pass a config file path"
+        )
     return generate_culture(config, mea=mea)
 
 
 __all__ = [
-    "CELL_TYPES", "FAST_SPIKING", "PREDEFINED", "REGULAR_SPIKING", "BuiltSystem", "Culture", "CultureConfig",
-    "IzhikevichCell", "Population", "SynapseKinetics", "System", "generate_culture", "list_systems", "load_config",
-    "make_system", "system_config",
+    "CELL_TYPES", "FAST_SPIKING", "PREDEFINED", "REFERENCE_SYSTEMS", "REGULAR_SPIKING", "BuiltSystem", "Culture",
+    "CultureConfig", "IzhikevichCell", "LIFSystem", "Population", "SynapseKinetics", "System", "generate_culture",
+    "list_reference_systems", "list_systems", "load_config", "make_system", "simulate_lif", "system_config",
 ]
