@@ -200,7 +200,7 @@ def test_decoder_that_does_not_fit_the_task_is_rejected_at_construction():
 
 @pytest.mark.parametrize(
     "kwargs, word",
-    [({"window_ms": 0}, "window_ms"), ({"window_ms": 2.5}, "multiple"), ({"render_mode": "ascii"}, "render_mode"),
+    [({"window_ms": 0}, "window_ms"), ({"window_ms": 2.5}, "window_ms=2.5 must be a whole multiple"), ({"render_mode": "ascii"}, "render_mode"),
      ({"system": "S9"}, "S9"), ({"encoder": "telepathy"}, "telepathy"), ({"noise": "yes"}, "noise")],
 )
 def test_bad_arguments_are_named(kwargs, word):
@@ -392,3 +392,8 @@ def test_vector_rejects_bad_arguments():
 
 def test_package_exports_envs():
     assert livn_rl.envs.NeuralTaskEnv is NeuralTaskEnv
+
+
+def test_decoder_whose_size_comes_from_the_mea_is_checked_after_binding():
+    with pytest.raises(ValueError, match="Discrete"):
+        gym.make("livn_rl/CartPole-S2-v0", decoder="channel_rates", **FAST)

@@ -74,8 +74,14 @@ class LivnEnv(gym.Env):
                 raise ValueError(f"system {self.system.name!r} has no default MEA")
             self.mea.check_coverage(self.system.positions_um)
             self._simulation_kwargs = {"dt_ms": dt_ms, "target": target, "background": bool(noise)}
-            n_timesteps(self.window_ms, dt_ms)  # clear errors now rather than at the first reset
-            n_timesteps(self.window_ms, CONTROL_DT_MS)
+            for grid_ms in (dt_ms, CONTROL_DT_MS):  # clear errors now rather than at the first reset
+                try:
+                    n_timesteps(self.window_ms, grid_ms)
+                except ValueError:
+                    raise ValueError(
+                        f"window_ms={window_ms!r} must be a whole multiple of dt_ms={dt_ms} and of the engine's "
+                        f"{CONTROL_DT_MS} ms control interval"
+                    ) from None
             self._simulation = None  # built at the first reset, so that making an env is cheap
             self._owns_simulation = True
         else:

@@ -101,11 +101,11 @@ class NeuralTaskEnv(LivnEnv):
             encoder = {"name": "population", "n_values": unit_dims(task_space)}
         self.encoder = make_encoder(encoder)
         self.decoder = make_decoder(decoder, output_space=task_space)
-        check_fits(self.decoder, task_space)
         super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target, render_mode=render_mode,
                          simulation=simulation, copy=copy)
         self.encoder.bind(self.context)
         self.decoder.bind(self.context)
+        check_fits(self.decoder, task_space)  # after bind: some decoders learn their output size from the MEA
         space = self.encoder.input_space
         if not (isinstance(space, gym.spaces.Box) and np.all(space.low == -1) and np.all(space.high == 1)):
             raise ValueError(f"the encoder's input space must be a Box in [-1, 1] (the agent's actions), got {space}")
