@@ -136,25 +136,18 @@ def register_envs() -> None:
     module = __name__
     entries = [(name, NeuralTaskEnv, steps, {"task": task}, SYSTEMS) for name, (task, steps) in TASKS.items()]
     entries += [(name, cls, steps, {}, systems) for name, (cls, steps, systems) in CONTROL.items()]
-    for name, cls, steps, kwargs, systems in entries:
-        for system in systems:
-            env_id = f"{NAMESPACE}/{name}-{system}-v0"
-            if env_id in gym.registry:
-                continue
-            gym.register(
-                id=env_id,
-                entry_point=f"{module}:make_{_ENTRY[cls]}",
-                vector_entry_point=f"{module}:make_{_ENTRY[cls]}_vector",
-                max_episode_steps=steps,
-                kwargs={**kwargs, "system": system},
-            )
-    for name, (cls, steps, kwargs) in REFERENCE.items():
-        env_id = f"{NAMESPACE}/{name}-v0"
-        if env_id not in gym.registry:
-            gym.register(
-                id=env_id,
-                entry_point=f"{module}:make_{_ENTRY[cls]}",
-                vector_entry_point=f"{module}:make_{_ENTRY[cls]}_vector",
-                max_episode_steps=steps,
-                kwargs=dict(kwargs),
-            )
+    registrations = [
+        (f"{NAMESPACE}/{name}-{system}-v0", cls, steps, {**kwargs, "system": system})
+        for name, cls, steps, kwargs, systems in entries for system in systems
+    ]
+    registrations += [(f"{NAMESPACE}/{name}-v0", cls, steps, dict(kwargs)) for name, (cls, steps, kwargs) in REFERENCE.items()]
+    for env_id, cls, steps, kwargs in registrations:
+        if env_id in gym.registry:
+            continue
+        gym.register(
+            id=env_id,
+            entry_point=f"{module}:make_{_ENTRY[cls]}",
+            vector_entry_point=f"{module}:make_{_ENTRY[cls]}_vector",
+            max_episode_steps=steps,
+            kwargs=kwargs,
+        )
