@@ -15,8 +15,9 @@ class LIFRateTrackEnv(LivnEnv):
 
     The smallest closed loop with a known answer: under a constant current ``I`` a LIF neuron fires at
     ``f(I) = 1 / (t_ref + tau ln((R I + V_rest - V_reset) / (R I + V_rest - V_th)))``, so the best policy inverts
-    ``f`` (:meth:`oracle_action`). The neurons are identical, with initial voltages drawn around rest at every reset,
-    so their spikes are spread in time and the population rate of a window is a smooth function of the current.
+    ``f`` (:meth:`oracle_action`). The neurons' time constants spread evenly over ``tau * (1 +- tau_spread)`` and their
+    initial voltages are drawn around rest at every reset, so they do not fire in lockstep and the population rate
+    of a window is a smooth function of the current.
 
     ## Action space
     ``Box(-1, 1, (1,), float32)``: the input current ``I_ext`` of every neuron for the next window, mapped linearly
@@ -47,6 +48,7 @@ class LIFRateTrackEnv(LivnEnv):
     :param target_range_hz: range of the uniformly drawn target rates (Hz)
     :param switch_every: steps between target changes
     :param rate_scale_hz: rate observed as 1 and error that costs the whole reward (Hz)
+    :param tau_spread: relative spread of the default population's membrane time constants (0 for identical cells)
     :param noise: accepted for interface compatibility (LIF systems have no background noise)
     :param dt_ms: simulation time step (ms)
     :param target: Brian2 code generation target (``"auto"``, ``"cython"`` or ``"numpy"``)
@@ -63,6 +65,7 @@ class LIFRateTrackEnv(LivnEnv):
         target_range_hz: tuple[float, float] = (5.0, 80.0),
         switch_every: int = 25,
         rate_scale_hz: float = 100.0,
+        tau_spread: float = 0.1,
         noise: bool = True,
         dt_ms: float = 0.1,
         target: str = "auto",
@@ -73,8 +76,13 @@ class LIFRateTrackEnv(LivnEnv):
         from livn_rl.systems.lif import LIFSystem
 
         if simulation is None:
+            if isinstance(tau_spread, bool) or not isinstance(tau_spread, (int, float)) or not 0 <= tau_spread < 1:
+                raise ValueError(f"tau_spread must be a number in [0, 1), got {tau_spread!r}")
             if isinstance(system, str) and system == "LIF":
                 system = LIFSystem(n_neurons, t_ref="2 ms", v_init_sd="5 mV")
+                # membrane time constants spread evenly over tau * (1 +- tau_spread) (SI units, as params holds
+                # them): identical cells fall into lockstep, and a window then sees the rate in steps of 1/window
+                system.params["tau"] = system.params["tau"] * np.linspace(1 - tau_spread, 1 + tau_spread, system.n_neurons)
             elif not isinstance(system, LIFSystem):
                 raise ValueError(f"LIF-RateTrack needs system='LIF' or a LIFSystem, got {system!r}")
         elif not isinstance(simulation.system, LIFSystem):
@@ -119,15 +127,15 @@ class LIFRateTrackEnv(LivnEnv):
         return lo + (float(np.asarray(action).ravel()[0]) + 1.0) / 2.0 * (hi - lo)
 
     def oracle_action(self, target_hz: float | None = None) -> np.ndarray:
-        """The action whose constant current makes neuron 0 fire at ``target_hz`` (the current target by default),
-        from the analytic LIF rate, clipped to the action space: the best policy for identical neurons, a
-        reference for learned ones."""
+        """The action whose constant current makes the neurons' mean analytic LIF rate equal ``target_hz`` (the
+        current target by default), clipped to the action space: the best constant-current policy, a reference for
+        learned ones."""
         from brian2 import nA
 
         target_hz = self.target_hz if target_hz is None else float(target_hz)
         lo, hi = self.current_range_na
         grid = np.linspace(lo, hi, 2001)
-        rates = self.system.analytic_rate(grid * nA, neuron=0)
+        rates = np.mean([self.system.analytic_rate(grid * nA, neuron=k) for k in range(self.system.n_neurons)], axis=0)
         current = grid[int(np.argmin(np.abs(rates - target_hz)))]
         return np.array([np.clip(2.0 * (current - lo) / (hi - lo) - 1.0, -1.0, 1.0)], np.float32)
 
