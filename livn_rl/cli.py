@@ -333,8 +333,19 @@ def _fmt_synapses(facts: dict) -> str:
 
 def cmd_systems(args: argparse.Namespace) -> int:
     """``livn-rl systems [SYSTEM] [--json] [--exact]``."""
-    from livn_rl.systems import list_systems
+    from livn_rl.systems import list_reference_systems, list_systems, make_system
 
+    if args.system in list_reference_systems():
+        facts = make_system(args.system).describe()
+        if args.json:
+            print(json.dumps(facts, indent=2))
+        else:
+            print(f"{facts['name']}: {facts['description']} (reference circuit; see docs/lif.md)")
+            for key, value in facts["parameters"].items():
+                print(f"  {key}: {value}")
+            print(f"  MEA channels: {facts['mea_channels']}")
+            print("make_system('LIF', n_neurons=..., tau='20 ms', reset='soft', ...) sets any parameter")
+        return 0
     if args.system:
         config = _resolve_config(args.system)
         facts = _system_facts(config, args.exact)
@@ -365,6 +376,7 @@ def cmd_systems(args: argparse.Namespace) -> int:
     if any(not f["n_synapses_exact"] for f in rows):
         print(f"\n~ expected from the config (k_in_exc + k_in_inh inputs per neuron): systems above {EXACT_LIMIT:,} "
               "neurons\n  are not generated for this listing; 'livn-rl systems --exact' counts them.")
+    print(f"reference circuits: {', '.join(list_reference_systems())} (livn-rl systems LIF; docs/lif.md)")
     print("details: livn-rl systems NAME; simulate: livn-rl simulate NAME --duration MS")
     return 0
 
@@ -511,7 +523,7 @@ def _env_facts(env_id: str, detail: bool) -> dict:
 
     import gymnasium as gym
 
-    from livn_rl.envs import NeuralTaskEnv
+    from livn_rl.envs import CultureControlEnv, NeuralTaskEnv
 
     spec = gym.spec(env_id)
     try:
@@ -522,11 +534,12 @@ def _env_facts(env_id: str, detail: bool) -> dict:
         base = env.unwrapped
         cls = type(base)
         neural_task = isinstance(base, NeuralTaskEnv)
+        system = spec.kwargs.get("system", base.system.name)
         facts = {
             "id": env_id,
-            "task": base.task_id if neural_task else spec.name.rsplit("-", 1)[0],
-            "kind": "neural_task" if neural_task else "culture_control",
-            "system": spec.kwargs.get("system", base.system.name),
+            "task": base.task_id if neural_task else spec.name.removesuffix(f"-{system}"),
+            "kind": "neural_task" if neural_task else "culture_control" if isinstance(base, CultureControlEnv) else "reference_circuit",
+            "system": system,
             "observation_shape": list(base.observation_space.shape),
             "action_space": _fmt_space(base.action_space),
             "action_shape": list(base.action_space.shape),

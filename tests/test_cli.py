@@ -172,3 +172,14 @@ def test_envs_help_explains_the_command():
     assert done.returncode == 0
     for word in ("max_episode_steps", "window", "gym.make", "--json", "ENV", "Pendulum-S2-v0"):
         assert word in done.stdout, word
+
+
+def test_reference_circuits_are_listed_and_described(capsys):
+    assert main(["systems"]) == 0
+    assert "reference circuits: LIF" in capsys.readouterr().out
+    assert main(["systems", "LIF", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["model"] == "LIF" and facts["parameters"]["tau_ms"] == 10.0
+    assert main(["envs", "--json"]) == 0
+    lif = [row for row in json.loads(capsys.readouterr().out) if row["id"] == "livn_rl/LIF-RateTrack-v0"]
+    assert lif and lif[0]["task"] == "LIF-RateTrack" and lif[0]["kind"] == "reference_circuit"
