@@ -32,3 +32,12 @@ def test_custom_encoder_example_checks_the_env_and_trains_sac(tmp_path):
     assert "check_env: Gymnasium and stable-baselines3 checks passed" in out
     assert "random policy, episode 0: return" in out and "over 5 steps" in out
     assert "SAC: 12 steps" in out and "SAC policy, one evaluation episode: return" in out
+
+
+def test_lif_tutorial_draws_its_six_figures_and_matches_theory(tmp_path):
+    done = _run("lif_tutorial.py", "--target", "numpy", "--out", str(tmp_path / "lif"), cwd=tmp_path)
+    names = ("discrete", "fi_curve", "population", "reset", "tau", "voltage")
+    for name in names:
+        assert (tmp_path / "lif" / f"lif_{name}.png").read_bytes()[:4] == b"\x89PNG"
+    error = float(done.stdout.split("max |simulated / analytic - 1| = ")[1].split(" %")[0])
+    assert error < 2.0
