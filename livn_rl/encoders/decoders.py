@@ -9,8 +9,9 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from livn_rl.checks import check_number
 from livn_rl.encoders.base import Decoder, StimulationContext, from_unit, unit_dims
-from livn_rl.encoders.encoders import _positive, population_layout
+from livn_rl.encoders.encoders import population_layout
 from livn_rl.recording import Recording
 
 _UNIT_BOX = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
@@ -40,7 +41,7 @@ class ChannelRateDecoder(Decoder):
             raise ValueError(f"ChannelRateDecoder smoothing must be a number in [0, 1), got {smoothing!r}")
         self.channels = None if channels is None else [int(c) for c in np.asarray(channels).ravel()]
         self.smoothing = float(smoothing)
-        self.rate_scale_hz = None if rate_scale_hz is None else _positive(rate_scale_hz, "rate_scale_hz", "ChannelRateDecoder")
+        self.rate_scale_hz = None if rate_scale_hz is None else check_number("ChannelRateDecoder rate_scale_hz", rate_scale_hz, 0.0, low_open=True)
         if self.channels is not None:
             self.output_space = self._space(len(self.channels))
 
@@ -114,8 +115,8 @@ class PopulationVectorDecoder(Decoder):
     def __init__(self, output_space: gym.Space = _UNIT_BOX, baseline_hz: float = 0.0, gain: float = 1.5) -> None:
         self.n_values = unit_dims(output_space)
         self.output_space = output_space
-        self.baseline_hz = _positive(baseline_hz, "baseline_hz", "PopulationVectorDecoder", allow_zero=True)
-        self.gain = _positive(gain, "gain", "PopulationVectorDecoder")
+        self.baseline_hz = check_number("PopulationVectorDecoder baseline_hz", baseline_hz, 0.0)
+        self.gain = check_number("PopulationVectorDecoder gain", gain, 0.0, low_open=True)
 
     def bind(self, context: StimulationContext) -> None:
         super().bind(context)
@@ -155,7 +156,7 @@ class LinearDecoder(Decoder):
     def __init__(self, output_space: gym.Space = _UNIT_BOX, weights=None, bias=None, rate_scale_hz: float = 100.0) -> None:
         unit_dims(output_space)
         self.output_space = output_space
-        self.rate_scale_hz = _positive(rate_scale_hz, "rate_scale_hz", "LinearDecoder")
+        self.rate_scale_hz = check_number("LinearDecoder rate_scale_hz", rate_scale_hz, 0.0, low_open=True)
         self._n_out = output_space.n if isinstance(output_space, gym.spaces.Discrete) else int(np.prod(output_space.shape))
         self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
         self.bias = None if bias is None else np.asarray(bias, dtype=np.float64).ravel()

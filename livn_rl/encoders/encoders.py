@@ -12,6 +12,7 @@ import math
 import gymnasium as gym
 import numpy as np
 
+from livn_rl.checks import check_number
 from livn_rl.encoders.base import Encoder, StimulationContext
 from livn_rl.stimulus import Pulse
 
@@ -23,13 +24,6 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def _box(n: int) -> gym.spaces.Box:
     return gym.spaces.Box(-1.0, 1.0, (n,), np.float32)
-
-
-def _positive(value, name: str, owner: str, allow_zero: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{owner} {name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
-    return float(value)
 
 
 class _PulseShape:
@@ -85,7 +79,7 @@ class PulseEncoder(Encoder, _PulseShape):
         if isinstance(n_pulses, bool) or not isinstance(n_pulses, (int, np.integer)) or n_pulses < 1:
             raise ValueError(f"PulseEncoder n_pulses must be a whole number >= 1, got {n_pulses!r}")
         self.n_pulses = int(n_pulses)
-        self.max_amplitude_ua = _positive(max_amplitude_ua, "max_amplitude_ua", "PulseEncoder")
+        self.max_amplitude_ua = check_number("PulseEncoder max_amplitude_ua", max_amplitude_ua, 0.0, low_open=True)
         self._init_shape(phase_ms, shape)
         self.input_space = _box(3 * self.n_pulses)
 
@@ -154,11 +148,11 @@ class RateEncoder(Encoder, _PulseShape):
             raise ValueError(f"RateEncoder mode must be 'amplitude' or 'rate', got {mode!r}")
         self.channels = None if channels is None else [int(c) for c in np.asarray(channels).ravel()]
         self.mode = mode
-        self.max_amplitude_ua = _positive(max_amplitude_ua, "max_amplitude_ua", "RateEncoder")
-        self.pulse_rate_hz = _positive(pulse_rate_hz, "pulse_rate_hz", "RateEncoder")
-        self.max_rate_hz = _positive(max_rate_hz, "max_rate_hz", "RateEncoder")
-        self.amplitude_ua = _positive(amplitude_ua, "amplitude_ua", "RateEncoder")
-        self.onset_ms = _positive(onset_ms, "onset_ms", "RateEncoder", allow_zero=True)
+        self.max_amplitude_ua = check_number("RateEncoder max_amplitude_ua", max_amplitude_ua, 0.0, low_open=True)
+        self.pulse_rate_hz = check_number("RateEncoder pulse_rate_hz", pulse_rate_hz, 0.0, low_open=True)
+        self.max_rate_hz = check_number("RateEncoder max_rate_hz", max_rate_hz, 0.0, low_open=True)
+        self.amplitude_ua = check_number("RateEncoder amplitude_ua", amplitude_ua, 0.0, low_open=True)
+        self.onset_ms = check_number("RateEncoder onset_ms", onset_ms, 0.0)
         self._init_shape(phase_ms, shape)
         if self.channels is not None:
             self.input_space = _box(len(self.channels))
@@ -239,11 +233,11 @@ class PopulationEncoder(Encoder, _PulseShape):
         if isinstance(n_values, bool) or not isinstance(n_values, (int, np.integer)) or n_values < 1:
             raise ValueError(f"PopulationEncoder n_values must be a whole number >= 1, got {n_values!r}")
         self.n_values = int(n_values)
-        self.width = None if width is None else _positive(width, "width", "PopulationEncoder")
-        self.max_amplitude_ua = _positive(max_amplitude_ua, "max_amplitude_ua", "PopulationEncoder")
-        self.min_amplitude_ua = _positive(min_amplitude_ua, "min_amplitude_ua", "PopulationEncoder", allow_zero=True)
-        self.pulse_rate_hz = _positive(pulse_rate_hz, "pulse_rate_hz", "PopulationEncoder")
-        self.onset_ms = _positive(onset_ms, "onset_ms", "PopulationEncoder", allow_zero=True)
+        self.width = None if width is None else check_number("PopulationEncoder width", width, 0.0, low_open=True)
+        self.max_amplitude_ua = check_number("PopulationEncoder max_amplitude_ua", max_amplitude_ua, 0.0, low_open=True)
+        self.min_amplitude_ua = check_number("PopulationEncoder min_amplitude_ua", min_amplitude_ua, 0.0)
+        self.pulse_rate_hz = check_number("PopulationEncoder pulse_rate_hz", pulse_rate_hz, 0.0, low_open=True)
+        self.onset_ms = check_number("PopulationEncoder onset_ms", onset_ms, 0.0)
         self._init_shape(phase_ms, shape)
         self.input_space = _box(self.n_values)
 
@@ -297,7 +291,7 @@ class TimingEncoder(Encoder, _PulseShape):
 
     def __init__(self, channels=None, amplitude_ua: float = 10.0, phase_ms: float = 0.2, shape: str = "biphasic") -> None:
         self.channels = None if channels is None else [int(c) for c in np.asarray(channels).ravel()]
-        self.amplitude_ua = _positive(amplitude_ua, "amplitude_ua", "TimingEncoder")
+        self.amplitude_ua = check_number("TimingEncoder amplitude_ua", amplitude_ua, 0.0, low_open=True)
         self._init_shape(phase_ms, shape)
         if self.channels is not None:
             self.input_space = _box(len(self.channels))

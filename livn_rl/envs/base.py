@@ -19,6 +19,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from livn_rl.checks import check_number
 from livn_rl.encoders.base import StimulationContext
 from livn_rl.engine import Simulation
 from livn_rl.recording import Recording
@@ -61,8 +62,7 @@ class LivnEnv(gym.Env):
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         if not isinstance(noise, (bool, np.bool_)):
             raise ValueError(f"noise must be True or False, got {noise!r}")
-        if isinstance(window_ms, bool) or not isinstance(window_ms, (int, float)) or not np.isfinite(window_ms) or window_ms <= 0:
-            raise ValueError(f"window_ms must be a finite number of ms > 0, got {window_ms!r}")
+        check_number("window_ms", window_ms, 0.0, low_open=True)
         self.render_mode = render_mode
         self.window_ms = float(window_ms)
         if simulation is None:

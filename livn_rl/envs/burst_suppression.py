@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from livn_rl.checks import check_number
 from livn_rl.envs.culture_control import CultureControlEnv
 
 
@@ -38,8 +37,7 @@ class BurstSuppressionEnv(CultureControlEnv):
     """
 
     def __init__(self, system="S2", *, burst_threshold_hz: float = 40.0, energy_cost: float = 0.5, **kwargs) -> None:
-        if isinstance(burst_threshold_hz, bool) or not isinstance(burst_threshold_hz, (int, float)) or not np.isfinite(burst_threshold_hz) or burst_threshold_hz <= 0:
-            raise ValueError(f"burst_threshold_hz must be a finite rate > 0 Hz, got {burst_threshold_hz!r}")
+        check_number("burst_threshold_hz", burst_threshold_hz, 0.0, low_open=True)
         super().__init__(system, energy_cost=energy_cost, **kwargs)
         self.burst_threshold_hz = float(burst_threshold_hz)
 

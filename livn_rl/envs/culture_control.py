@@ -10,6 +10,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from livn_rl.checks import check_number
 from livn_rl.encoders import ChannelRateDecoder, RateEncoder
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
@@ -46,8 +47,7 @@ class CultureControlEnv(LivnEnv):
         simulation=None,
         copy: int = 0,
     ) -> None:
-        if isinstance(energy_cost, bool) or not isinstance(energy_cost, (int, float)) or not np.isfinite(energy_cost) or energy_cost < 0:
-            raise ValueError(f"energy_cost must be a finite number >= 0, got {energy_cost!r}")
+        check_number("energy_cost", energy_cost, 0.0)
         super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target, render_mode=render_mode,
                          simulation=simulation, copy=copy)
         self.energy_cost = float(energy_cost)

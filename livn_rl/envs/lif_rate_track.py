@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from livn_rl.checks import check_number
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
 
@@ -76,8 +77,7 @@ class LIFRateTrackEnv(LivnEnv):
         from livn_rl.systems.lif import LIFSystem
 
         if simulation is None:
-            if isinstance(tau_spread, bool) or not isinstance(tau_spread, (int, float)) or not 0 <= tau_spread < 1:
-                raise ValueError(f"tau_spread must be a number in [0, 1), got {tau_spread!r}")
+            check_number("tau_spread", tau_spread, 0.0, 1.0, high_open=True)
             if isinstance(system, str) and system == "LIF":
                 system = LIFSystem(n_neurons, t_ref="2 ms", v_init_sd="5 mV")
                 # membrane time constants spread evenly over tau * (1 +- tau_spread) (SI units, as params holds
@@ -95,8 +95,7 @@ class LIFRateTrackEnv(LivnEnv):
             raise ValueError(f"target_range_hz must be (low, high) with 0 <= low <= high, got {target_range_hz!r}")
         if isinstance(switch_every, bool) or not isinstance(switch_every, (int, np.integer)) or switch_every < 1:
             raise ValueError(f"switch_every must be a whole number of steps >= 1, got {switch_every!r}")
-        if isinstance(rate_scale_hz, bool) or not isinstance(rate_scale_hz, (int, float)) or not np.isfinite(rate_scale_hz) or rate_scale_hz <= 0:
-            raise ValueError(f"rate_scale_hz must be a finite rate > 0 Hz, got {rate_scale_hz!r}")
+        check_number("rate_scale_hz", rate_scale_hz, 0.0, low_open=True)
         super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target,
                          render_mode=render_mode, simulation=simulation, copy=copy)
         self.current_range_na = (lo, hi)

@@ -38,26 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from livn_rl.checks import check_number
 from livn_rl.mea import MEA
 from livn_rl.systems.system import STIMULUS_EQUATION, BuiltSystem, Population, System
 
 # ------------------------------------------------------------------------------------------------ discrete time
-
-
-def _check_number(name: str, value: Any, low: float | None = None, high: float | None = None,
-                  low_open: bool = False) -> float:
-    """``value`` as a float, or a ``ValueError`` naming it and the range it must lie in."""
-    bounds = ""
-    if low is not None and high is not None:
-        bounds = f" in {'(' if low_open else '['}{low:g}, {high:g}]"
-    elif low is not None:
-        bounds = f" {'>' if low_open else '>='} {low:g}"
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number{bounds}, got {value!r}")
-    value = float(value)
-    if low is not None and (value < low or (low_open and value == low)) or high is not None and value > high:
-        raise ValueError(f"{name} must be{bounds}, got {value!r}")
-    return value
 
 
 def simulate_lif(
@@ -90,12 +75,12 @@ def simulate_lif(
     """
     if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
         raise ValueError(f"num_steps must be a whole number >= 1, got {num_steps!r}")
-    rate = _check_number("rate (an input spike probability)", rate, 0.0, 1.0)
-    threshold = _check_number("threshold", threshold, 0.0, low_open=True)
-    spike_fraction = _check_number("spike_fraction", spike_fraction, 0.0)
-    dv = _check_number("dv", dv, 0.0, 1.0)
-    du = _check_number("du", du, 0.0, 1.0)
-    bias = _check_number("bias", bias)
+    rate = check_number("rate (an input spike probability)", rate, 0.0, 1.0)
+    threshold = check_number("threshold", threshold, 0.0, low_open=True)
+    spike_fraction = check_number("spike_fraction", spike_fraction, 0.0)
+    dv = check_number("dv", dv, 0.0, 1.0)
+    du = check_number("du", du, 0.0, 1.0)
+    bias = check_number("bias", bias)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise ValueError(f"seed must be a whole number >= 0 or None, got {seed!r}")
 
@@ -308,7 +293,7 @@ class LIFSystem(System):
             raise ValueError(f"reset must be 'hard' or 'soft', got {reset!r}")
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty string, got {name!r}")
-        spacing_um = _check_number("spacing_um", spacing_um, 0.0, low_open=True)
+        spacing_um = check_number("spacing_um", spacing_um, 0.0, low_open=True)
         n = int(n_neurons)
         defaults = {
             "tau": "10 ms", "R": "100 Mohm", "V_rest": "-65 mV", "V_th": "-50 mV", "V_reset": "-65 mV",
