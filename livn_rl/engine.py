@@ -272,19 +272,13 @@ class Simulation:
         """
         import brian2
 
-        neurons = self._built.neurons
-        variable = neurons.variables.get(name) if isinstance(name, str) else None
         n, k = self.system.n_neurons, self.n_copies
-        if (
-            not isinstance(variable, brian2.core.variables.ArrayVariable) or variable.read_only or name.startswith("_")
-            or variable.scalar or variable.size != n * k
-        ):
-            writable = sorted(
-                key for key, var in neurons.variables.items()
-                if isinstance(var, brian2.core.variables.ArrayVariable) and not var.read_only and not var.scalar
-                and not key.startswith("_") and var.size == n * k
+        writable = _element_variables(self._built.neurons, n * k)
+        variable = writable.get(name) if isinstance(name, str) else None
+        if variable is None:
+            raise ValueError(
+                f"{name!r} is not a writable per-neuron variable of {self.system.name!r}; choose from {sorted(writable)}"
             )
-            raise ValueError(f"{name!r} is not a writable per-neuron variable of {self.system.name!r}; choose from {writable}")
         if not brian2.have_same_dimensions(values, variable.dim):
             raise ValueError(f"{name} must be a quantity in units of {brian2.get_unit(variable.dim)!r}, got {values!r}")
         array = np.asarray(values, dtype=float)
@@ -382,12 +376,7 @@ class Simulation:
                 owner = np.asarray(obj.variables["_synaptic_pre"].get_value()) // n
             else:
                 continue
-            built = {
-                name: np.array(var.get_value())
-                for name, var in obj.variables.items()
-                if isinstance(var, brian2.core.variables.ArrayVariable) and not var.read_only and not name.startswith("_")
-                and var.size == owner.size and var.scalar is False
-            }
+            built = {name: np.array(var.get_value()) for name, var in _element_variables(obj, owner.size).items()}
             self._elements.append((obj, built, owner))
 
     def _initialise_copy(self, k: int, seed: int) -> None:
@@ -722,6 +711,17 @@ def _restore_calls(net) -> None:
     for obj in getattr(net, "_livn_rl_patched", ()):
         obj.__dict__.pop("run", None)
     net._livn_rl_patched = []
+
+
+def _element_variables(group, size: int) -> dict:
+    """The writable, public variables of a NeuronGroup or Synapses that hold one value per element (``size``)."""
+    from brian2.core.variables import ArrayVariable
+
+    return {
+        name: var for name, var in group.variables.items()
+        if isinstance(var, ArrayVariable) and not var.read_only and not var.scalar and not name.startswith("_")
+        and var.size == size
+    }
 
 
 def _drop_queued(queue, synapses: np.ndarray) -> None:
