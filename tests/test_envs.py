@@ -397,3 +397,24 @@ def test_package_exports_envs():
 def test_decoder_whose_size_comes_from_the_mea_is_checked_after_binding():
     with pytest.raises(ValueError, match="Discrete"):
         gym.make("livn_rl/CartPole-S2-v0", decoder="channel_rates", **FAST)
+
+
+class _TwoActionTask(gym.Env):
+    """A task that needs two action values (for encoder sizing)."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(1, np.float32), 0.0, False, False, {}
+
+
+@pytest.mark.parametrize("encoder", ["population", {"name": "population", "max_amplitude_ua": 5.0}])
+def test_population_encoder_by_name_gets_one_value_per_task_action_value(encoder):
+    env = NeuralTaskEnv(_TwoActionTask, "S2", encoder=encoder, target="numpy")
+    assert env.encoder.n_values == 2 and env.action_space.shape == (2,)
+    env.close()

@@ -56,9 +56,10 @@ def _construct(kind: str, registry: dict, spec, base: type, **defaults):
     return cls(**params)
 
 
-def make_encoder(spec: Encoder | str | dict) -> Encoder:
-    """An encoder from an instance (returned as is), a built-in name or ``{"name": ..., **parameters}``."""
-    return _construct("encoder", ENCODERS, spec, Encoder)
+def make_encoder(spec: Encoder | str | dict, **defaults) -> Encoder:
+    """An encoder from an instance (returned as is), a built-in name or ``{"name": ..., **parameters}``; named
+    encoders that take a parameter of ``defaults`` (e.g. ``n_values``) get it unless the parameters say otherwise."""
+    return _construct("encoder", ENCODERS, spec, Encoder, **defaults)
 
 
 def make_decoder(spec: Decoder | str | dict, output_space: gym.Space | None = None) -> Decoder:

@@ -97,9 +97,7 @@ class NeuralTaskEnv(LivnEnv):
             window_ms = TASK_WINDOWS_MS.get(task if isinstance(task, str) else "", DEFAULT_WINDOW_MS)
         if not isinstance(self.task.observation_space, gym.spaces.Box):
             raise ValueError(f"the task's observation space must be a Box, got {self.task.observation_space}")
-        if encoder == "population":
-            encoder = {"name": "population", "n_values": unit_dims(task_space)}
-        self.encoder = make_encoder(encoder)
+        self.encoder = make_encoder(encoder, n_values=unit_dims(task_space))
         self.decoder = make_decoder(decoder, output_space=task_space)
         super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target, render_mode=render_mode,
                          simulation=simulation, copy=copy)
