@@ -38,12 +38,10 @@ class LivnSB3VecEnv(VecEnv):
     def reset(self) -> np.ndarray:
         seeds = None if all(s is None for s in self._seeds) else [s for s in self._seeds]
         options = self._options[0] or None
-        obs, infos = self.venv.reset(seed=seeds, options=options)
-        self.reset_infos = [{key: infos[key][k] for key in infos if not key.startswith("_") and infos[f"_{key}"][k]}
-                            for k in range(self.num_envs)]
+        observations, self.reset_infos = self.venv.reset_copies(seed=seeds, options=options)
         self._reset_seeds()
         self._reset_options()
-        return obs
+        return self.venv.batch_observations(observations)
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = actions
@@ -57,7 +55,7 @@ class LivnSB3VecEnv(VecEnv):
             infos[k]["terminal_observation"] = reset_info.pop("final_obs")
             infos[k]["TimeLimit.truncated"] = bool(truncated[k] and not terminated[k])
             self.reset_infos[k] = reset_info
-        return np.stack(observations).astype(np.float32), rewards.astype(np.float32), dones, infos
+        return self.venv.batch_observations(observations), rewards.astype(np.float32), dones, infos
 
     def close(self) -> None:
         self.venv.close()

@@ -92,6 +92,15 @@ class LivnVectorEnv(VectorEnv):
 
     # --------------------------------------------------------------------------------------------------- reset
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        observations, per_copy = self.reset_copies(seed=seed, options=options)
+        infos: dict = {}
+        for k, info in enumerate(per_copy):
+            infos = self._add_info(infos, info, k)
+        return self.batch_observations(observations), infos
+
+    def reset_copies(self, *, seed: int | list[int | None] | None = None, options: dict | None = None) -> tuple[list, list[dict]]:
+        """Reset every copy; per-copy observations and infos (for adapters). ``seed`` is an int (copy ``k`` gets
+        ``seed + k``), one seed per copy, or None."""
         if seed is None:
             seeds: list[int | None] = [None] * self.num_envs
         elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
@@ -107,10 +116,7 @@ class LivnVectorEnv(VectorEnv):
         self._steps[:] = 0
         self._pending_reset[:] = False
         self._started = True
-        infos: dict = {}
-        for k, (_, info) in enumerate(results):
-            infos = self._add_info(infos, info, k)
-        return self._batch([obs for obs, _ in results]), infos
+        return [obs for obs, _ in results], [info for _, info in results]
 
     # ---------------------------------------------------------------------------------------------------- step
     def step_copies(self, actions) -> tuple[list, np.ndarray, np.ndarray, np.ndarray, list[dict]]:
@@ -173,9 +179,10 @@ class LivnVectorEnv(VectorEnv):
         infos: dict = {}
         for k, info in enumerate(per_copy):
             infos = self._add_info(infos, info, k)
-        return self._batch(observations), rewards, terminated, truncated, infos
+        return self.batch_observations(observations), rewards, terminated, truncated, infos
 
-    def _batch(self, observations: list[np.ndarray]) -> np.ndarray:
+    def batch_observations(self, observations: list[np.ndarray]) -> np.ndarray:
+        """Per-copy observations as one array of the batched observation space's dtype."""
         return np.stack(observations).astype(self.single_observation_space.dtype)
 
     # ----------------------------------------------------------------------------------------------- the rest
