@@ -120,9 +120,24 @@ class LivnEnv(gym.Env):
 
     # ------------------------------------------------------------------------------------------- Gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        return self._start_episode(seed, options, fresh_culture=self._owns_simulation)
+
+    def replay_reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        """Start an episode whose windows come from recorded trials (:meth:`replay_step`) instead of the
+        simulation: the task and the decoders start as in :meth:`reset`, the culture is not touched."""
+        return self._start_episode(seed, options, fresh_culture=False)
+
+    def replay_step(self, action, recording: Recording) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """One step in which the culture's answer to ``action`` is a recorded window rather than a simulated one
+        (how :func:`~livn_rl.data.fill_replay_buffer` turns a dataset into transitions)."""
+        action, clipped = self.check_action(action)
+        self.stimulus(action)  # encoders that carry state from window to window advance as in step()
+        return self.finish_step(action, clipped, recording)
+
+    def _start_episode(self, seed: int | None, options: dict | None, fresh_culture: bool) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         self.culture_seed = int(self.np_random.integers(2**31))
-        if self._owns_simulation:
+        if fresh_culture:
             self.simulation.reset(self.culture_seed)
         self._begin_episode()
         obs, info = self._reset_episode(options)

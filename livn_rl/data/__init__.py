@@ -1,0 +1,18 @@
+"""Stimulus-response datasets and replay buffers.
+
+>>> from livn_rl.data import sample_dataset, load_dataset, replay_buffer_from_dataset
+>>> sample_dataset("S2", "data/S2", samples=10_000)            # resumable, sharded, with a dataset card
+>>> trials = load_dataset("data/S2")                           # a datasets.Dataset
+>>> buffer = replay_buffer_from_dataset("data/S2-population", "livn_rl/Pendulum-S2-v0")
+"""
+
+from livn_rl.data.loading import LIVN_HUB_DATASET, dataset_meta, load_dataset
+from livn_rl.data.minari_export import export_minari
+from livn_rl.data.replay import check_compatible, fill_replay_buffer, replay_buffer_from_dataset, scale_action, transitions
+from livn_rl.data.sampling import SampleReport, sample_dataset
+from livn_rl.data.store import COLUMNS, DatasetError
+
+__all__ = [
+    "COLUMNS", "LIVN_HUB_DATASET", "DatasetError", "SampleReport", "check_compatible", "dataset_meta", "export_minari",
+    "fill_replay_buffer", "load_dataset", "replay_buffer_from_dataset", "sample_dataset", "scale_action", "transitions",
+]

@@ -1,0 +1,211 @@
+"""The on-disk form of a stimulus-response dataset: Parquet shards, a metadata file and a dataset card.
+
+A dataset folder holds::
+
+    meta.json                     how the trials were made (system, MEA, encoder, window, seeds, versions)
+    README.md                     the dataset card (Hugging Face format: YAML header + prose)
+    data/train-00000.parquet      shard k holds trials k * shard_size ... (k + 1) * shard_size - 1
+    data/train-00001.parquet
+
+Every row is one trial: one window of ``t_end`` ms in which the culture received the stimulation encoded from
+``features`` and answered with the recorded spikes. The columns ``features``, ``trial_it``, ``trial_t``, ``t_end``
+and ``seed`` are those of the public livn dataset; ``channel_*`` hold what the MEA detected, and ``trial``,
+``episode``, ``step``, ``copy`` say where the trial sits in its run. A shard is written to a temporary name and
+renamed when complete, so a folder never holds a half-written shard under a final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+META_FILE = "meta.json"
+CARD_FILE = "README.md"
+SHARD_DIR = "data"
+SHARD_PATTERN = "train-{:05d}.parquet"
+#: Bumped whenever the columns change; a dataset of another version is refused with a clear error.
+FORMAT_VERSION = 1
+
+#: column -> (Arrow type name, meaning); the order is the column order on disk.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "trial": ("int64", "index of the trial in the dataset (0, 1, ...)"),
+    "episode": ("int64", "run of consecutive trials on one culture (the culture is fresh at step 0)"),
+    "step": ("int32", "index of the trial in its episode"),
+    "seed": ("int64", "seed of the culture's reset for this episode"),
+    "copy": ("int32", "copy of the culture within the batched simulation (the culture's initial state is drawn "
+                      "from seed and copy)"),
+    "features": ("list<float32>", "the encoder's input for this trial (the agent's action), in the encoder's input space"),
+    "t_end": ("float32", "trial length (ms)"),
+    "trial_it": ("list<int32>", "neuron index of every spike"),
+    "trial_t": ("list<float32>", "time of every spike from the start of the trial (ms)"),
+    "channel_it": ("list<int32>", "MEA channel of every detected spike"),
+    "channel_t": ("list<float32>", "time of every detected spike from the start of the trial (ms)"),
+    "channel_unit": ("list<int32>", "neuron that caused each detected spike (-1: a noise crossing)"),
+}
+#: The columns a dataset needs to be turned into a replay buffer.
+REPLAY_COLUMNS = ("trial", "episode", "step", "features", "t_end", "trial_it", "trial_t", "channel_it", "channel_t",
+                  "channel_unit")
+
+
+class DatasetError(ValueError):
+    """A dataset folder that cannot be used as asked: missing, corrupt, partial or made for something else."""
+
+
+def arrow_schema():
+    """The Arrow schema of a shard."""
+    import pyarrow as pa
+
+    types = {"int64": pa.int64(), "int32": pa.int32(), "float32": pa.float32(),
+             "list<float32>": pa.list_(pa.float32()), "list<int32>": pa.list_(pa.int32())}
+    return pa.schema([(name, types[kind]) for name, (kind, _) in COLUMNS.items()])
+
+
+def shard_path(folder: str | Path, index: int) -> Path:
+    return Path(folder) / SHARD_DIR / SHARD_PATTERN.format(index)
+
+
+def write_shard(folder: str | Path, index: int, rows: dict[str, list]) -> Path:
+    """Write shard ``index`` atomically (temporary file, then rename) and return its path."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = shard_path(folder, index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pydict({name: rows[name] for name in COLUMNS}, schema=arrow_schema())
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    pq.write_table(table, partial)
+    os.replace(partial, path)
+    return path
+
+
+def read_meta(folder: str | Path) -> dict[str, Any]:
+    """The metadata of a dataset folder, with a clear error if there is none or it is unreadable."""
+    path = Path(folder) / META_FILE
+    if not Path(folder).is_dir():
+        raise DatasetError(f"dataset folder {str(folder)!r} does not exist")
+    if not path.is_file():
+        raise DatasetError(f"{str(folder)!r} is not a livn_rl dataset: it has no {META_FILE} (make one with "
+                           f"`livn-rl sample`)")
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DatasetError(f"{path} is not valid JSON ({err}); the dataset's metadata is damaged") from None
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise DatasetError(f"{path} has format_version {meta.get('format_version')!r}; this livn_rl reads version "
+                           f"{FORMAT_VERSION}")
+    return meta
+
+
+def write_meta(folder: str | Path, meta: dict[str, Any]) -> None:
+    path = Path(folder) / META_FILE
+    partial = path.with_name(f".{META_FILE}.partial")
+    partial.write_text(json.dumps(meta, indent=2))
+    os.replace(partial, path)
+
+
+def check_shard(path: Path, first_trial: int, n_rows: int) -> None:
+    """Raise :class:`DatasetError` unless ``path`` is a complete shard of ``n_rows`` trials starting at
+    ``first_trial`` with the expected columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        trials = pq.read_table(path, columns=["trial"]).column("trial").to_numpy()
+    except (pa.ArrowException, OSError) as err:
+        raise DatasetError(f"shard {path} is corrupt or partial ({err}); delete it and run the sampler again to "
+                           f"redo it") from None
+    expected = arrow_schema()
+    if not schema.equals(expected, check_metadata=False):
+        missing = sorted(set(expected.names) - set(schema.names))
+        extra = sorted(set(schema.names) - set(expected.names))
+        detail = f"missing columns {missing}, unexpected columns {extra}" if missing or extra else "column types differ"
+        raise DatasetError(f"shard {path} does not have the livn_rl dataset schema ({detail})")
+    if trials.size != n_rows or not np.array_equal(trials, np.arange(first_trial, first_trial + n_rows)):
+        raise DatasetError(f"shard {path} holds {trials.size} trials, expected trials {first_trial}..."
+                           f"{first_trial + n_rows - 1}; it is partial or belongs to another dataset")
+
+
+def shard_sizes(meta: dict[str, Any]) -> list[int]:
+    """Number of trials in each shard of a dataset described by ``meta``."""
+    total, size = int(meta["samples"]), int(meta["shard_size"])
+    return [min(size, total - start) for start in range(0, total, size)]
+
+
+def completed_shards(folder: str | Path, meta: dict[str, Any]) -> list[bool]:
+    """Which shards of the dataset exist and are complete (a damaged shard raises :class:`DatasetError`)."""
+    done = []
+    for k, n in enumerate(shard_sizes(meta)):
+        path = shard_path(folder, k)
+        if path.exists():
+            check_shard(path, k * int(meta["shard_size"]), n)
+        done.append(path.exists())
+    return done
+
+
+def write_card(folder: str | Path, meta: dict[str, Any]) -> None:
+    """The dataset card: a Hugging Face YAML header (configs, features) and a description of how it was made."""
+    columns = "\n".join(f"| `{name}` | {kind} | {meaning} |" for name, (kind, meaning) in COLUMNS.items())
+    features = "\n".join(
+        f"  - name: {name}\n" + (f"    sequence: {kind[5:-1]}" if kind.startswith("list") else f"    dtype: {kind}")
+        for name, (kind, _) in COLUMNS.items()
+    )
+    versions = "\n".join(f"- {name} {version}" for name, version in meta["versions"].items())
+    settings = json.dumps({k: meta[k] for k in ("system", "encoder", "window_ms", "dt_ms", "noise", "samples",
+                                                 "trials_per_episode", "seed", "n_copies", "shard_size")}, indent=2)
+    text = f"""---
+configs:
+- config_name: {meta['system']['name']}
+  data_files:
+  - split: train
+    path: {SHARD_DIR}/train-*.parquet
+dataset_info:
+  features:
+{features}
+tags:
+- neuroscience
+- spiking-neural-network
+- multi-electrode-array
+- livn_rl
+---
+
+# Stimulus-response trials of {meta['system']['name']}
+
+{meta['samples']} trials of {meta['window_ms']} ms made by livn_rl `livn-rl sample` (format version
+{FORMAT_VERSION}). Each trial stimulates the simulated culture {meta['system']['name']}
+({meta['system']['n_neurons']} neurons) through its {meta['mea']['n_channels']}-channel MEA with the stimulation
+that the encoder `{meta['encoder']['repr']}` makes of the trial's `features`, and records every neuron's spikes and
+what each electrode detected. Features are drawn uniformly from the encoder's input space. Background noise was
+{'on' if meta['noise'] else 'off'}. Trials come in episodes of {meta['trials_per_episode']} consecutive windows on
+one culture; every episode starts from a fresh culture drawn from `seed` and `copy`.
+
+Command: `{meta['command']}`
+
+## Columns
+
+| column | type | meaning |
+|---|---|---|
+{columns}
+
+## Settings
+
+```json
+{settings}
+```
+
+MEA channel positions (um): `{json.dumps(meta['mea']['positions_um'])}`
+
+## Made with
+
+{versions}
+"""
+    (Path(folder) / CARD_FILE).write_text(text)
+
+
+__all__ = ["CARD_FILE", "COLUMNS", "DatasetError", "FORMAT_VERSION", "META_FILE", "REPLAY_COLUMNS", "arrow_schema",
+           "check_shard", "completed_shards", "read_meta", "shard_path", "shard_sizes", "write_card", "write_meta",
+           "write_shard"]
