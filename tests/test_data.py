@@ -60,6 +60,9 @@ def test_sampled_dataset_has_the_schema_the_layout_and_a_card(pendulum_data):
     meta = read_meta(pendulum_data)
     assert meta["system"]["name"] == "S1" and meta["mea"]["n_channels"] == 4
     assert meta["encoder"]["repr"].startswith("PopulationEncoder(n_values=1")
+    import datasets
+
+    assert datasets.load_dataset(str(pendulum_data), split="train")["trial"] == rows["trial"]  # a plain HF dataset too
     card = (pendulum_data / "README.md").read_text()
     assert card.startswith("---\nconfigs:\n- config_name: S1")
     for fact in ("PopulationEncoder", "brian2", "Background noise was\non", "`trial_it`"):
