@@ -34,3 +34,18 @@ def check_number(name: str, value: Any, low: float | None = None, high: float | 
     if high is not None and (value > high or (high_open and value == high)):
         raise ValueError(message)
     return value
+
+
+def check_whole(name: str, value: Any, low: int = 0, high: int | None = None) -> int:
+    """``value`` as an int, or a ``ValueError`` naming it, the range it must lie in and the value it got (``bool``
+    and floats are refused, even 2.0: a count given as a float is usually a mistake upstream).
+
+    :param name: how the message names the parameter
+    :param value: the value to check
+    :param low: smallest allowed value
+    :param high: largest allowed value, if any
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"in {low}..{high}"
+        raise ValueError(f"{name} must be a whole number {bounds}, got {value!r}")
+    return int(value)

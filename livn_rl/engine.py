@@ -27,6 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
+from livn_rl.checks import check_whole
 from livn_rl.mea import MEA
 from livn_rl.recording import Recording
 from livn_rl.stimulus import Pulse, n_timesteps, render
@@ -167,8 +168,7 @@ class Simulation:
         record_voltages: Sequence[int] | None = None,
         background: bool = True,
     ) -> None:
-        if isinstance(n_copies, bool) or not isinstance(n_copies, (int, np.integer)) or n_copies < 1:
-            raise ValueError(f"n_copies must be a whole number >= 1, got {n_copies!r}")
+        check_whole("n_copies", n_copies, 1)
         if target not in ("auto", "cython", "numpy"):
             raise ValueError(f"target must be 'auto', 'cython' or 'numpy', got {target!r}")
         if not (isinstance(dt_ms, (int, float)) and np.isfinite(dt_ms) and dt_ms > 0):
@@ -309,8 +309,7 @@ class Simulation:
 
         if seed is None:
             seed = int(self._master_seed.spawn(1)[0].generate_state(1)[0])
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+        check_whole("seed", seed, 0)
         self._stop_worker()
         self._net.restore("built")
         self._stim_values[:] = 0.0

@@ -16,6 +16,8 @@ from typing import Iterable, Literal
 
 import numpy as np
 
+from livn_rl.checks import check_whole
+
 
 @dataclass(frozen=True)
 class Pulse:
@@ -37,8 +39,7 @@ class Pulse:
     gap_ms: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.channel, bool) or not isinstance(self.channel, (int, np.integer)) or self.channel < 0:
-            raise ValueError(f"pulse channel must be a whole number >= 0, got {self.channel!r}")
+        check_whole("pulse channel", self.channel, 0)
         for name in ("onset_ms", "amplitude_ua", "phase_ms", "gap_ms"):
             value = getattr(self, name)
             if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value):

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import gymnasium as gym
 import numpy as np
 
-from livn_rl.checks import check_number
+from livn_rl.checks import check_number, check_whole
 
 #: rl-baselines3-zoo's tuned SAC hyperparameters for the tasks our envs wrap (hyperparams/sac.yml); anything not
 #: listed is stable-baselines3's default (buffer 1e6, batch 256, learning starts 100, tau 0.005, gamma 0.99,
@@ -144,8 +144,7 @@ def train_sac(
     """
     for name, value in (("timesteps", timesteps), ("eval_every", eval_every), ("eval_episodes", eval_episodes),
                         ("n_envs", n_envs)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        check_whole(name, value, 1)
     if pretrain_steps is not None:
         check_number("pretrain_steps", pretrain_steps, 0.0)
     from stable_baselines3 import SAC

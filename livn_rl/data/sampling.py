@@ -20,7 +20,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from livn_rl.checks import check_number
+from livn_rl.checks import check_number, check_whole
 from livn_rl.data.store import (
     FORMAT_VERSION, DatasetError, completed_shards, read_meta, shard_sizes, write_card, write_meta,
     write_shard,
@@ -51,12 +51,6 @@ class SampleReport:
         return self.new_trials / self.seconds if self.seconds > 0 else float("nan")
 
 
-def _whole(name: str, value, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-    return int(value)
-
-
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -82,10 +76,10 @@ def build_meta(system, encoder, *, samples: int, window_ms: float, trials_per_ep
     from livn_rl.encoders import StimulationContext, make_encoder
     from livn_rl.systems import make_system
 
-    samples = _whole("samples", samples)
-    trials_per_episode = _whole("trials_per_episode", trials_per_episode)
-    n_copies = _whole("n_copies", n_copies)
-    seed = _whole("seed", seed, 0)
+    samples = check_whole("samples", samples, 1)
+    trials_per_episode = check_whole("trials_per_episode", trials_per_episode, 1)
+    n_copies = check_whole("n_copies", n_copies, 1)
+    seed = check_whole("seed", seed, 0)
     if not isinstance(noise, (bool, np.bool_)):
         raise ValueError(f"noise must be True or False, got {noise!r}")
     window_ms = check_number("window_ms", window_ms, 0.0, low_open=True)
@@ -248,7 +242,7 @@ def sample_dataset(
     :param progress: show a progress bar over trials
     :param command: the command line to record in the dataset card
     """
-    workers = _whole("workers", workers)
+    workers = check_whole("workers", workers, 1)
     started = time.perf_counter()
     folder = Path(out)
     command = command or "livn_rl.data.sample_dataset(...)"

@@ -12,7 +12,7 @@ import math
 import gymnasium as gym
 import numpy as np
 
-from livn_rl.checks import check_number
+from livn_rl.checks import check_number, check_whole
 from livn_rl.encoders.base import Encoder, StimulationContext
 from livn_rl.stimulus import Pulse
 
@@ -76,8 +76,7 @@ class PulseEncoder(Encoder, _PulseShape):
     """
 
     def __init__(self, n_pulses: int = 1, max_amplitude_ua: float = 10.0, phase_ms: float = 0.2, shape: str = "biphasic") -> None:
-        if isinstance(n_pulses, bool) or not isinstance(n_pulses, (int, np.integer)) or n_pulses < 1:
-            raise ValueError(f"PulseEncoder n_pulses must be a whole number >= 1, got {n_pulses!r}")
+        check_whole("PulseEncoder n_pulses", n_pulses, 1)
         self.n_pulses = int(n_pulses)
         self.max_amplitude_ua = check_number("PulseEncoder max_amplitude_ua", max_amplitude_ua, 0.0, low_open=True)
         self._init_shape(phase_ms, shape)
@@ -230,8 +229,7 @@ class PopulationEncoder(Encoder, _PulseShape):
         phase_ms: float = 0.2,
         shape: str = "biphasic",
     ) -> None:
-        if isinstance(n_values, bool) or not isinstance(n_values, (int, np.integer)) or n_values < 1:
-            raise ValueError(f"PopulationEncoder n_values must be a whole number >= 1, got {n_values!r}")
+        check_whole("PopulationEncoder n_values", n_values, 1)
         self.n_values = int(n_values)
         self.width = None if width is None else check_number("PopulationEncoder width", width, 0.0, low_open=True)
         self.max_amplitude_ua = check_number("PopulationEncoder max_amplitude_ua", max_amplitude_ua, 0.0, low_open=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from livn_rl.checks import check_whole
 from livn_rl.envs.culture_control import CultureControlEnv
 
 
@@ -44,8 +45,7 @@ class PatternEnv(CultureControlEnv):
         active = max(1, n // 4) if active_channels is None else active_channels
         if isinstance(active, bool) or not isinstance(active, (int, np.integer)) or not 1 <= active < n:
             raise ValueError(f"active_channels must be a whole number in 1..{n - 1}, got {active_channels!r}")
-        if isinstance(n_patterns, bool) or not isinstance(n_patterns, (int, np.integer)) or n_patterns < 1:
-            raise ValueError(f"n_patterns must be a whole number >= 1, got {n_patterns!r}")
+        check_whole("n_patterns", n_patterns, 1)
         rng = np.random.default_rng(pattern_seed)
         self.patterns = np.zeros((int(n_patterns), n), np.float32)
         for p in self.patterns:

@@ -20,6 +20,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from livn_rl.checks import check_whole
 from livn_rl.engine import Simulation
 from livn_rl.envs.base import LivnEnv
 from livn_rl.stimulus import render
@@ -54,8 +55,7 @@ class LivnVectorEnv(VectorEnv):
         render_mode: str | None = None,
         **env_kwargs: Any,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be a whole number >= 1, got {num_envs!r}")
+        check_whole("num_envs", num_envs, 1)
         if max_episode_steps is not None and (isinstance(max_episode_steps, bool) or not isinstance(max_episode_steps, (int, np.integer)) or max_episode_steps < 1):
             raise ValueError(f"max_episode_steps must be a whole number >= 1 or None, got {max_episode_steps!r}")
         try:

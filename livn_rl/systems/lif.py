@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from livn_rl.checks import check_number
+from livn_rl.checks import check_number, check_whole
 from livn_rl.mea import MEA
 from livn_rl.systems.system import STIMULUS_EQUATION, BuiltSystem, Population, System
 
@@ -73,8 +73,7 @@ def simulate_lif(
         ``current`` (``u``), ``membrane_potential`` (``v``), ``spikes`` (output spikes, 0/1), ``spike_steps``
         (steps with an output spike), ``threshold``, ``weight`` and the ``parameters`` used
     """
-    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
-        raise ValueError(f"num_steps must be a whole number >= 1, got {num_steps!r}")
+    check_whole("num_steps", num_steps, 1)
     rate = check_number("rate (an input spike probability)", rate, 0.0, 1.0)
     threshold = check_number("threshold", threshold, 0.0, low_open=True)
     spike_fraction = check_number("spike_fraction", spike_fraction, 0.0)
@@ -287,8 +286,7 @@ class LIFSystem(System):
         mea: MEA | None = None,
         name: str = "LIF",
     ) -> None:
-        if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1:
-            raise ValueError(f"n_neurons must be a whole number >= 1, got {n_neurons!r}")
+        check_whole("n_neurons", n_neurons, 1)
         if reset not in ("hard", "soft"):
             raise ValueError(f"reset must be 'hard' or 'soft', got {reset!r}")
         if not isinstance(name, str) or not name:
