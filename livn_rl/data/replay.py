@@ -82,7 +82,9 @@ def transitions(source: str | Path, env: gym.Env | str, *, env_kwargs: dict | No
         missing = [c for c in REPLAY_COLUMNS if c not in dataset.column_names]
         if missing:
             raise DatasetError(f"{source} lacks the columns {missing} that replay needs")
-        rows = dataset.select_columns(list(REPLAY_COLUMNS)).sort("trial").to_dict()
+        rows = dataset.select_columns(list(REPLAY_COLUMNS)).to_dict()
+        order = np.argsort(rows["trial"], kind="stable")
+        rows = {k: [v[i] for i in order] for k, v in rows.items()}
         inner = made.unwrapped
         space = made.action_space
         out: dict[str, list] = {k: [] for k in ("obs", "next_obs", "action", "reward", "terminated", "truncated")}
