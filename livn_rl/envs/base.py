@@ -7,6 +7,9 @@ say what an episode is through three methods:
 - ``_stimulus(action)``: the stimulation of this window for a checked, clipped agent action;
 - ``_outcome(action, recording)``: ``(obs, reward, terminated, truncated, info)`` from the window's recording.
 
+``_reset_episode`` and ``_outcome`` must not touch the simulation: :meth:`LivnEnv.replay_reset` and
+:meth:`LivnEnv.replay_step` run them on recorded windows to turn datasets into replay buffers.
+
 Because the three methods only ever see one copy, the same class also runs as copy ``k`` of a
 :class:`~livn_rl.envs.vector.LivnVectorEnv`, where K copies share one Brian2 network.
 """
@@ -129,9 +132,9 @@ class LivnEnv(gym.Env):
 
     def replay_step(self, action, recording: Recording) -> tuple[np.ndarray, float, bool, bool, dict]:
         """One step in which the culture's answer to ``action`` is a recorded window rather than a simulated one
-        (how :func:`~livn_rl.data.fill_replay_buffer` turns a dataset into transitions)."""
+        (how :func:`~livn_rl.data.fill_replay_buffer` turns a dataset into transitions). The stimulus is not
+        made: the recording already holds the culture's answer, and making it may touch the simulation."""
         action, clipped = self.check_action(action)
-        self.stimulus(action)  # encoders that carry state from window to window advance as in step()
         return self.finish_step(action, clipped, recording)
 
     def _start_episode(self, seed: int | None, options: dict | None, fresh_culture: bool) -> tuple[np.ndarray, dict]:
