@@ -346,11 +346,14 @@ def cmd_systems(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(facts, indent=2))
         else:
-            print(f"{facts['name']}: {facts['description']} (reference circuit; see docs/lif.md)")
+            print(f"{facts['name']}: {facts['description']} (reference circuit; see {facts.get('docs', 'docs/lif.md')})")
             for key, value in facts["parameters"].items():
                 print(f"  {key}: {value}")
             print(f"  MEA channels: {facts['mea_channels']}")
-            print("make_system('LIF', n_neurons=..., tau='20 ms', reset='soft', ...) sets any parameter")
+            if args.system == "LIF":
+                print("make_system('LIF', n_neurons=..., tau='20 ms', reset='soft', ...) sets any parameter")
+            else:
+                print(f"make_system('{args.system}', serotonin='increased', cue_angle_deg=200.0, ...) sets any parameter")
         return 0
     if args.system:
         config = _resolve_config(args.system)
@@ -382,7 +385,7 @@ def cmd_systems(args: argparse.Namespace) -> int:
     if any(not f["n_synapses_exact"] for f in rows):
         print(f"\n~ expected from the config (k_in_exc + k_in_inh inputs per neuron): systems above {EXACT_LIMIT:,} "
               "neurons\n  are not generated for this listing; 'livn-rl systems --exact' counts them.")
-    print(f"reference circuits: {', '.join(list_reference_systems())} (livn-rl systems LIF; docs/lif.md)")
+    print(f"reference circuits: {', '.join(list_reference_systems())} (livn-rl systems LIF; docs/lif.md, docs/ring.md)")
     print("details: livn-rl systems NAME; simulate: livn-rl simulate NAME --duration MS")
     return 0
 

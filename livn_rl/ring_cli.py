@@ -95,7 +95,7 @@ def cmd_ring(args: argparse.Namespace) -> int:
     (out / "summary.json").write_text(json.dumps({
         "levels": levels, "seeds": seeds, "cue_angle_deg": kwargs.get("cue_angle_deg", 100.0), "wall_s": round(run_s, 1),
         "summary": summary,
-        "trials": [{k: trial[k] for k in ("level", "seed", "termination", "width_deg", "drift_deg", "cue_error_deg")}
+        "trials": [{k: trial[k] for k in ("level", "seed", "termination", "width_deg", "drift_deg", "cue_error_deg", "peak_hz")}
                    for trial in trials],
     }, indent=2, default=lambda x: None if isinstance(x, float) and not math.isfinite(x) else x))
     print(table)

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from livn_rl.ring import bump_drift, bump_width, decode_bump, termination
+from livn_rl.ring import STEP_MS, WINDOW_MS, bump_drift, bump_width, decode_bump, termination, window_rates
 from livn_rl.systems.ring import SEROTONIN_LEVELS, RingAttractorSystem, wrap_deg
 
 #: Integration step of the reference trials (ms).
@@ -30,8 +30,9 @@ def run_trial(simulation, seed: int) -> dict[str, Any]:
     """Reset ``simulation`` (of a :class:`RingAttractorSystem`) to ``seed``, run one trial and measure it.
 
     :returns: ``level``, ``seed``, the spikes (``neuron_i``, ``t_ms``), the ``termination`` (dict), ``width_deg``,
-        ``drift_deg``, ``cue_error_deg`` (mean distance of the decoded angle from the cue during the delay) and the
-        ``decoded`` trajectory (over the whole trial)
+        ``drift_deg``, ``cue_error_deg`` (mean distance of the decoded angle from the cue during the delay),
+        ``peak_hz`` (the fastest cell's rate in the criterion's windows, averaged over the windows up to the
+        termination) and the ``decoded`` trajectory (over the whole trial)
     """
     system: RingAttractorSystem = simulation.system
     cfg = system.config
@@ -47,18 +48,21 @@ def run_trial(simulation, seed: int) -> dict[str, Any]:
     drift = bump_drift(decoded, cue_stop, end.time_ms) if held else float("nan")
     delay = (decoded["t_ms"] >= cue_stop) & (decoded["t_ms"] <= end.time_ms) & np.isfinite(decoded["angle_deg"])
     cue_error = float(np.mean(np.abs(wrap_deg(decoded["angle_deg"][delay] - cfg["cue_angle_deg"])))) if held and delay.any() else float("nan")
+    starts = np.arange(cue_stop, end.time_ms + STEP_MS / 2, STEP_MS)
+    starts = starts[starts + WINDOW_MS <= trial_ms]
+    peak = float(window_rates(i, t, n_exc, starts, WINDOW_MS).max(axis=1).mean()) if starts.size else float("nan")
     return {
         "level": system.serotonin_label, "seed": int(seed), "neuron_i": i, "t_ms": t,
-        "termination": end.to_dict(), "width_deg": width, "drift_deg": drift, "cue_error_deg": cue_error,
+        "termination": end.to_dict(), "width_deg": width, "drift_deg": drift, "cue_error_deg": cue_error, "peak_hz": peak,
         "decoded": decoded,
     }
 
 
-def run_trials(levels: Sequence[str] = SEROTONIN_LEVELS, seeds: Iterable[int] = (0, 1, 2), *, target: str = "auto",
+def run_trials(levels: Sequence[str | dict] = SEROTONIN_LEVELS, seeds: Iterable[int] = (0, 1, 2), *, target: str = "auto",
                progress: bool = False, **ring_kwargs: Any) -> list[dict[str, Any]]:
     """One trial per serotonin level and seed (one network per level, reset per seed).
 
-    :param levels: serotonin levels (names from the config)
+    :param levels: serotonin levels (names from the config, or ``{"E": gain, "I": gain}`` mappings)
     :param seeds: trial seeds (initial state and background spikes; the ring's structure has no randomness)
     :param target: Brian2 code generation target
     :param progress: show a progress bar over trials
@@ -112,6 +116,7 @@ def summarise(trials: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "width_deg": _stats([t["width_deg"] for t in rows]),
             "abs_drift_deg": _stats([abs(t["drift_deg"]) for t in rows]),
             "cue_error_deg": _stats([t["cue_error_deg"] for t in rows]),
+            "peak_hz": _stats([t["peak_hz"] for t in rows]),
         }
     return table
 
@@ -125,12 +130,13 @@ def table_markdown(summary: dict[str, dict[str, Any]]) -> str:
         return f"{stats['mean']:.{digits}f} +- {stats['sd']:.{digits}f}" + ("" if stats["n"] == n else f" (n={stats['n']})")
 
     lines = ["| serotonin | termination (ms) | held after cue (ms) | outcome | bump width (deg) | abs drift (deg) | "
-             "cue error (deg) |", "|---|---|---|---|---|---|---|"]
+             "cue error (deg) | peak rate (Hz) |", "|---|---|---|---|---|---|---|---|"]
     for level, row in summary.items():
         n = len(row["seeds"])
         outcome = ", ".join(f"{count} {reason}" for reason, count in row["reasons"].items())
         lines.append(f"| {level} | {cell(row['termination_ms'])} | {cell(row['held_ms'])} | {outcome} | "
-                     f"{cell(row['width_deg'])} | {cell(row['abs_drift_deg'], 1)} | {cell(row['cue_error_deg'], 1)} |")
+                     f"{cell(row['width_deg'])} | {cell(row['abs_drift_deg'], 1)} | {cell(row['cue_error_deg'], 1)} | "
+                     f"{cell(row['peak_hz'], 1)} |")
     return "\n".join(lines) + "\n"
 
 
