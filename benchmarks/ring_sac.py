@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "env": ENV_ID,
-        "command": "python benchmarks/lif_sac.py " + " ".join(
+        "command": "python benchmarks/ring_sac.py " + " ".join(
             f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
             for k, v in vars(args).items()
         ),
@@ -138,7 +138,7 @@ def plot(result: dict, path: Path) -> None:
         ax.axhline(values["reward_per_step"], color=colour, linestyle=style, label=name.replace("_", " "))
     ax.set_xlabel("training env steps (50 ms of ring time each)")
     ax.set_ylabel("mean reward per step")
-    ax.set_ylim(-0.5, 1.0)
+    ax.set_ylim(-0.8, 1.0)
     ax.set_title(f"SAC on RingAttractor-Steer-v0 (serotonin {result['serotonin']})")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()

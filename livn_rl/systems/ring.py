@@ -276,7 +276,7 @@ class RingAttractorSystem(System):
                              f"({n_exc} excitatory first, then {n - n_exc} inhibitory)")
         bad = np.flatnonzero(~np.isfinite(gains) | (gains <= 0))
         if bad.size:
-            raise ValueError(f"serotonin gains must be finite and > 0; neuron {int(bad[0])} has {gains[bad[0]]!r}")
+            raise ValueError(f"serotonin gains must be finite and > 0; neuron {int(bad[0])} has {float(gains[bad[0]])!r}")
         return "custom", gains.copy()
 
     def ring_distance_deg(self, a_deg, b_deg) -> np.ndarray:
