@@ -617,7 +617,7 @@ def _print_env_details(f: dict) -> None:
 
     print(f"{f['id']}: {f['description']}" if f["description"] else f["id"])
     print(f"class:        {f['class']}")
-    kind = "a Gymnasium task driven through the culture" if f["kind"] == "neural_task" else "culture control"
+    kind = {"neural_task": "a Gymnasium task driven through the culture", "culture_control": "culture control"}.get(f["kind"], "reference circuit")
     print(f"task:         {f['task']} ({kind})")
     n = f["system_facts"]
     print(f"system:       {f['system']} ({n['neurons']:,} neurons, {n['channels']} channels)")
