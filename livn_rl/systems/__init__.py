@@ -1,11 +1,11 @@
-"""Neural systems: predefined cultures S1-S4, reference circuits (``"LIF"``), user cultures from code or config
+"""Neural systems: predefined cultures S1-S4, reference circuits (``"LIF"``, ``"Ring"``), user cultures from code or config
 files, and the System interface.
 
 >>> from livn_rl.systems import make_system, list_systems, list_reference_systems
 >>> list_systems()
 ['S1', 'S2', 'S3', 'S4']
 >>> list_reference_systems()
-['LIF']
+['LIF', 'Ring']
 >>> system = make_system("S2")            # deterministic: no download, no file
 >>> system = make_system("my_culture.yaml")  # or a YAML/JSON config file
 >>> system = make_system("LIF", n_neurons=50)  # a reference circuit, with its keyword arguments
@@ -64,7 +64,7 @@ def list_systems() -> list[str]:
 
 
 def list_reference_systems() -> list[str]:
-    """Names of the reference circuits that :func:`make_system` also accepts (``"LIF"``)."""
+    """Names of the reference circuits that :func:`make_system` also accepts (``"LIF"``, ``"Ring"``)."""
     return list(REFERENCE_SYSTEMS)
 
 
