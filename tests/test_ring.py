@@ -227,3 +227,8 @@ def test_ring_command_writes_table_gif_and_figure_and_never_overwrites(tmp_path,
     assert "exist already" in capsys.readouterr().err
     assert main(["ring", "--serotonin", "sleepy"]) == 2
     assert main(["ring", "--seeds", "0"]) == 2
+    assert main(["ring", "--cue-angle", "nan", "--out", str(tmp_path / "other")]) == 2
+    capsys.readouterr()
+    assert main(["systems", "Ring", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["model"] == "ring attractor" and facts["n_neurons"] == 450 and facts["docs"] == "docs/ring.md"
