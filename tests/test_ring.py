@@ -202,6 +202,17 @@ def test_ring_steer_env_passes_the_checkers_and_steering_beats_doing_nothing():
             rewards = [env.step(policy(env))[1] for _ in range(20)]
             means[name] = float(np.mean(rewards[10:]))
         assert means["steer"] > 0.7 and means["steer"] > means["idle"] + 0.3, means
+        venv = gym.make_vec("livn_rl/RingAttractor-Steer-v0", num_envs=2)  # two rings in one network
+        try:
+            obs, infos = venv.reset(seed=0)
+            for _ in range(6):  # past the start cue
+                obs, rewards, _, _, infos = venv.step(np.full((2, 8), -1.0, np.float32))
+            assert obs.shape == (2, 5) and np.all(obs[:, 2] > 0.8)  # each copy holds its own bump, at its start
+            starts = np.array([env.start_deg for env in venv.unwrapped.envs])
+            assert abs(wrap_deg(starts[0] - starts[1])) > 20.0
+            assert np.all(np.abs(wrap_deg(infos["bump_deg"] - starts)) < 20.0)
+        finally:
+            venv.close()
         with pytest.raises(ValueError, match="n_sectors"):
             gym.make("livn_rl/RingAttractor-Steer-v0", n_sectors=1)
         with pytest.raises(ValueError, match="RingAttractorSystem"):
