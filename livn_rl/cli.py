@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     sim.set_defaults(handler=cmd_simulate)
 
-    from livn_rl.ring_cli import add_parser as add_ring_parser
+    from livn_rl.systems.ring.command import add_parser as add_ring_parser
 
     add_ring_parser(commands)
     return parser

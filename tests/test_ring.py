@@ -12,10 +12,11 @@ import pytest
 
 from livn_rl import Simulation, make_system, pulse_train
 from livn_rl.cli import main
-from livn_rl.ring import bump_drift, bump_width, decode_bump, population_vector, termination
 from livn_rl.systems import list_reference_systems
 from livn_rl.systems.cells import FAST_SPIKING, REGULAR_SPIKING
-from livn_rl.systems.ring import RingAttractorSystem, RingConfig, wrap_deg
+from livn_rl.systems.ring import (
+    RingAttractorSystem, RingConfig, bump_drift, bump_width, decode_bump, population_vector, termination, wrap_deg,
+)
 
 
 # ----------------------------------------------------------------------------------------------- structure
@@ -148,7 +149,7 @@ def test_bump_decoding_width_and_drift_on_synthetic_spikes():
 # ----------------------------------------------------------------------------------------------- the ring
 @pytest.mark.slow
 def test_bump_holds_the_cue_under_normal_serotonin_and_fails_earlier_with_more():
-    from livn_rl.ring_reference import run_trials
+    from livn_rl.systems.ring.reference import run_trials
 
     normal, increased = run_trials(["normal", "increased"], seeds=[0])
     # spontaneous state before the cue: a few Hz, no bump

@@ -9,8 +9,7 @@ import numpy as np
 from livn_rl.checks import check_number
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
-from livn_rl.ring import population_vector
-from livn_rl.systems.ring import RingAttractorSystem, wrap_deg
+from livn_rl.systems.ring import RingAttractorSystem, population_vector, wrap_deg
 
 
 class RingSteerEnv(LivnEnv):

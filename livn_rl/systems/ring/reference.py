@@ -1,10 +1,10 @@
 """The ring attractor's reference experiment: 5 s trials per serotonin level and seed, their table and figures.
 
 A trial runs the ring for ``trial_ms`` (5 s) at dt = 0.1 ms with the cue of its config (100 degrees from 1 to
-1.25 s by default) and measures, on the excitatory spikes (:mod:`livn_rl.ring`): the termination time and its
+1.25 s by default) and measures, on the excitatory spikes (:mod:`livn_rl.systems.ring.analysis`): the termination time and its
 reason, the bump's width during the delay, its drift and its distance from the cue.
 
->>> from livn_rl.ring_reference import run_trials, summarise
+>>> from livn_rl.systems.ring.reference import run_trials, summarise
 >>> trials = run_trials(["normal", "increased"], seeds=[0, 1])
 >>> summarise(trials)["normal"]["termination_ms"]["mean"]
 """
@@ -16,8 +16,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from livn_rl.ring import STEP_MS, WINDOW_MS, bump_drift, bump_width, decode_bump, termination, window_rates
-from livn_rl.systems.ring import SEROTONIN_LEVELS, RingAttractorSystem, wrap_deg
+from livn_rl.systems.ring.analysis import STEP_MS, WINDOW_MS, bump_drift, bump_width, decode_bump, termination, window_rates
+from livn_rl.systems.ring.network import SEROTONIN_LEVELS, RingAttractorSystem, wrap_deg
 
 #: Integration step of the reference trials (ms).
 DT_MS = 0.1

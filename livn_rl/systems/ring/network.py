@@ -24,12 +24,12 @@ above 1 everywhere (less serotonin) strengthens it towards runaway. Keeping the 
 keeps the stimulation calibrated: the same electrode current means the same thing at every serotonin level. It is
 also where the reference implementation of this circuit applies it.
 
-Defaults live in ``livn_rl/systems/configs/ring.yaml`` (readable, with the published RS/FS parameters); any value
+Defaults live in ``livn_rl/systems/ring/ring.yaml`` (readable, with the published RS/FS parameters); any value
 can be overridden by keyword: ``make_system("Ring", serotonin="increased", cue_angle_deg=200.0, j_ee=1.1)``.
 
 The engine steps the ring like any system: electrodes on the ring (8 by default) drive it through ``I_stim``,
 ``I_ext`` injects a current per cell (direct stimulation of angular sectors, :meth:`RingAttractorSystem.sector_current`),
-and :mod:`livn_rl.ring` decodes the bump from the spikes.
+and :mod:`livn_rl.systems.ring.analysis` decodes the bump from the spikes.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from livn_rl.systems.cells import IZHIKEVICH_EQUATIONS, IZHIKEVICH_RESET, IZHIKE
 from livn_rl.systems.system import STIMULUS_EQUATION, BuiltSystem, Population, System
 
 #: The default parameters (a YAML file next to this module).
-DEFAULT_CONFIG = Path(__file__).parent / "configs" / "ring.yaml"
+DEFAULT_CONFIG = Path(__file__).parent / "ring.yaml"
 #: The reference serotonin levels, in the order tables and figures show them.
 SEROTONIN_LEVELS = ("normal", "increased", "decreased", "slightly_decreased")
 

@@ -31,7 +31,7 @@ Levels: normal (gain 1 everywhere), increased (0.97 on E cells), decreased
 
 def add_parser(commands) -> None:
     """Add the ``ring`` command to the ``livn-rl`` sub-parsers."""
-    from livn_rl.systems.ring import SEROTONIN_LEVELS
+    from livn_rl.systems.ring.network import SEROTONIN_LEVELS
 
     ring = commands.add_parser("ring", help="the ring attractor's reference trials: table, raster GIFs, bump figures",
                                description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,7 +53,7 @@ def cmd_ring(args: argparse.Namespace) -> int:
     import math
 
     from livn_rl.cli import UsageError
-    from livn_rl.systems.ring import SEROTONIN_LEVELS, RingAttractorSystem
+    from livn_rl.systems.ring.network import SEROTONIN_LEVELS, RingAttractorSystem
 
     levels = list(SEROTONIN_LEVELS) if args.serotonin == ["all"] else list(dict.fromkeys(args.serotonin))
     unknown = [level for level in levels if level not in SEROTONIN_LEVELS]
@@ -80,7 +80,7 @@ def cmd_ring(args: argparse.Namespace) -> int:
     except OSError as err:
         raise UsageError(f"--out {args.out!r}: cannot create it ({err.strerror})") from None
 
-    from livn_rl.ring_reference import bump_figure, raster_gif, run_trials, summarise, table_markdown
+    from livn_rl.systems.ring.reference import bump_figure, raster_gif, run_trials, summarise, table_markdown
 
     seeds = list(range(args.seeds))
     if args.target != "numpy" and not args.quiet:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from livn_rl.checks import check_number
-from livn_rl.systems.ring import wrap_deg
+from livn_rl.systems.ring.network import wrap_deg
 
 #: The reference criterion: 500 ms windows stepped by 50 ms; runaway above 100 Hz, extinct when none above 12 Hz.
 WINDOW_MS = 500.0
