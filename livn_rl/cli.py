@@ -47,6 +47,8 @@ examples:
                                record stimulus-response trials (resumable)
   livn-rl train livn_rl/Pendulum-S2-v0 --timesteps 3000
                                train SAC, draw its learning curve
+  livn-rl ring                 the ring attractor under four serotonin levels:
+                               table, raster GIFs, bump figures
 
 run 'livn-rl COMMAND --help' for the options of a command.
 """
@@ -209,8 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=cmd_simulate)
 
     from livn_rl.cli_learning import add_commands
+    from livn_rl.systems.ring.command import add_parser as add_ring_parser
 
     add_commands(commands)
+    add_ring_parser(commands)
+    parser.set_defaults(command_names=list(commands.choices))
     return parser
 
 
@@ -235,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(done.code or 0) if not isinstance(done.code, str) else 2
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
-        print("\nlivn-rl: error: choose a command (systems, envs, simulate, sample or train)", file=sys.stderr)
+        print(f"\nlivn-rl: error: choose a command ({', '.join(args.command_names)})", file=sys.stderr)
         return 2
     prog = f"livn-rl {args.command}"
     try:
@@ -348,11 +353,14 @@ def cmd_systems(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(facts, indent=2))
         else:
-            print(f"{facts['name']}: {facts['description']} (reference circuit; see docs/lif.md)")
+            print(f"{facts['name']}: {facts['description']} (reference circuit; see {facts.get('docs', 'docs/lif.md')})")
             for key, value in facts["parameters"].items():
                 print(f"  {key}: {value}")
             print(f"  MEA channels: {facts['mea_channels']}")
-            print("make_system('LIF', n_neurons=..., tau='20 ms', reset='soft', ...) sets any parameter")
+            if args.system == "LIF":
+                print("make_system('LIF', n_neurons=..., tau='20 ms', reset='soft', ...) sets any parameter")
+            else:
+                print(f"make_system('{args.system}', serotonin='increased', cue_angle_deg=200.0, ...) sets any parameter")
         return 0
     if args.system:
         config = _resolve_config(args.system)
@@ -384,7 +392,7 @@ def cmd_systems(args: argparse.Namespace) -> int:
     if any(not f["n_synapses_exact"] for f in rows):
         print(f"\n~ expected from the config (k_in_exc + k_in_inh inputs per neuron): systems above {EXACT_LIMIT:,} "
               "neurons\n  are not generated for this listing; 'livn-rl systems --exact' counts them.")
-    print(f"reference circuits: {', '.join(list_reference_systems())} (livn-rl systems LIF; docs/lif.md)")
+    print(f"reference circuits: {', '.join(list_reference_systems())} (livn-rl systems LIF; docs/lif.md, docs/ring.md)")
     print("details: livn-rl systems NAME; simulate: livn-rl simulate NAME --duration MS")
     return 0
 
@@ -616,7 +624,7 @@ def _print_env_details(f: dict) -> None:
 
     print(f"{f['id']}: {f['description']}" if f["description"] else f["id"])
     print(f"class:        {f['class']}")
-    kind = "a Gymnasium task driven through the culture" if f["kind"] == "neural_task" else "culture control"
+    kind = {"neural_task": "a Gymnasium task driven through the culture", "culture_control": "culture control"}.get(f["kind"], "reference circuit")
     print(f"task:         {f['task']} ({kind})")
     n = f["system_facts"]
     print(f"system:       {f['system']} ({n['neurons']:,} neurons, {n['channels']} channels)")

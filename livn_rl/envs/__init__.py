@@ -7,6 +7,7 @@ from livn_rl.envs.lif_rate_track import LIFRateTrackEnv
 from livn_rl.envs.neural_task import TASK_WINDOWS_MS, NeuralTaskEnv
 from livn_rl.envs.pattern import PatternEnv
 from livn_rl.envs.rate_clamp import RateClampEnv
+from livn_rl.envs.ring_steer import RingSteerEnv
 from livn_rl.envs.registration import env_ids, register_envs, valid_kwargs
 from livn_rl.envs.vector import LivnVectorEnv
 
@@ -14,5 +15,5 @@ register_envs()
 
 __all__ = [
     "TASK_WINDOWS_MS", "BurstSuppressionEnv", "CultureControlEnv", "LIFRateTrackEnv", "LivnEnv", "LivnVectorEnv",
-    "NeuralTaskEnv", "PatternEnv", "RateClampEnv", "env_ids", "register_envs", "valid_kwargs",
+    "NeuralTaskEnv", "PatternEnv", "RateClampEnv", "RingSteerEnv", "env_ids", "register_envs", "valid_kwargs",
 ]

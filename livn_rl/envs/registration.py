@@ -19,6 +19,7 @@ from livn_rl.envs.lif_rate_track import LIFRateTrackEnv
 from livn_rl.envs.neural_task import NeuralTaskEnv
 from livn_rl.envs.pattern import PatternEnv
 from livn_rl.envs.rate_clamp import RateClampEnv
+from livn_rl.envs.ring_steer import RingSteerEnv
 from livn_rl.envs.vector import LivnVectorEnv
 
 NAMESPACE = "livn_rl"
@@ -39,6 +40,7 @@ CONTROL = {
 #: Envs on a reference circuit rather than a culture: name -> (class, max_episode_steps, kwargs); id ``livn_rl/<name>-v0``.
 REFERENCE = {
     "LIF-RateTrack": (LIFRateTrackEnv, 100, {"system": "LIF"}),
+    "RingAttractor-Steer": (RingSteerEnv, 60, {"system": "Ring"}),
 }
 _INTERNAL = {"self", "simulation", "copy", "args", "kwargs"}
 _VECTOR_ONLY = ("max_episode_steps", "autoreset_mode")
@@ -97,6 +99,10 @@ def make_lif_rate_track(**kwargs: Any) -> LIFRateTrackEnv:
     return _single(LIFRateTrackEnv, kwargs)
 
 
+def make_ring_steer(**kwargs: Any) -> RingSteerEnv:
+    return _single(RingSteerEnv, kwargs)
+
+
 def make_neural_task_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
     return _vector(NeuralTaskEnv, num_envs, kwargs)
 
@@ -117,12 +123,17 @@ def make_lif_rate_track_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEn
     return _vector(LIFRateTrackEnv, num_envs, kwargs)
 
 
+def make_ring_steer_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
+    return _vector(RingSteerEnv, num_envs, kwargs)
+
+
 _ENTRY = {
     NeuralTaskEnv: "neural_task",
     RateClampEnv: "rate_clamp",
     PatternEnv: "pattern",
     BurstSuppressionEnv: "burst_suppression",
     LIFRateTrackEnv: "lif_rate_track",
+    RingSteerEnv: "ring_steer",
 }
 
 

@@ -1,11 +1,11 @@
-"""Neural systems: predefined cultures S1-S4, reference circuits (``"LIF"``), user cultures from code or config
+"""Neural systems: predefined cultures S1-S4, reference circuits (``"LIF"``, ``"Ring"``), user cultures from code or config
 files, and the System interface.
 
 >>> from livn_rl.systems import make_system, list_systems, list_reference_systems
 >>> list_systems()
 ['S1', 'S2', 'S3', 'S4']
 >>> list_reference_systems()
-['LIF']
+['LIF', 'Ring']
 >>> system = make_system("S2")            # deterministic: no download, no file
 >>> system = make_system("my_culture.yaml")  # or a YAML/JSON config file
 >>> system = make_system("LIF", n_neurons=50)  # a reference circuit, with its keyword arguments
@@ -21,6 +21,7 @@ from livn_rl.mea import MEA
 from livn_rl.systems.cells import CELL_TYPES, FAST_SPIKING, REGULAR_SPIKING, IzhikevichCell
 from livn_rl.systems.culture import Culture, CultureConfig, generate_culture
 from livn_rl.systems.lif import LIFSystem, make_lif, simulate_lif
+from livn_rl.systems.ring import RingAttractorSystem, RingConfig, make_ring
 from livn_rl.systems.synapses import SynapseKinetics
 from livn_rl.systems.system import BuiltSystem, Population, System
 
@@ -54,7 +55,7 @@ PREDEFINED: dict[str, dict] = {
 
 
 #: Reference circuits: small systems with known theory, built by keyword (not culture configs).
-REFERENCE_SYSTEMS: dict[str, Callable[..., System]] = {"LIF": make_lif}
+REFERENCE_SYSTEMS: dict[str, Callable[..., System]] = {"LIF": make_lif, "Ring": make_ring}
 
 
 def list_systems() -> list[str]:
@@ -63,7 +64,7 @@ def list_systems() -> list[str]:
 
 
 def list_reference_systems() -> list[str]:
-    """Names of the reference circuits that :func:`make_system` also accepts (``"LIF"``)."""
+    """Names of the reference circuits that :func:`make_system` also accepts (``"LIF"``, ``"Ring"``)."""
     return list(REFERENCE_SYSTEMS)
 
 
@@ -140,6 +141,6 @@ def make_system(spec: str | Path | CultureConfig | dict | System, mea: MEA | Non
 
 __all__ = [
     "CELL_TYPES", "FAST_SPIKING", "PREDEFINED", "REFERENCE_SYSTEMS", "REGULAR_SPIKING", "BuiltSystem", "Culture",
-    "CultureConfig", "IzhikevichCell", "LIFSystem", "Population", "SynapseKinetics", "System", "generate_culture",
+    "CultureConfig", "IzhikevichCell", "LIFSystem", "Population", "RingAttractorSystem", "RingConfig", "SynapseKinetics", "System", "generate_culture",
     "list_reference_systems", "list_systems", "load_config", "make_system", "simulate_lif", "system_config",
 ]

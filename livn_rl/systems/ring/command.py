@@ -1,0 +1,110 @@
+"""``livn-rl ring``: the ring attractor's reference experiment from the command line (trials, table, figures)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+DESCRIPTION = """\
+Run the ring attractor's reference trials: for each serotonin level and seed, 5 s of the ring (360 RS + 90 FS
+Izhikevich cells, dt 0.1 ms) with a cue at 100 degrees from 1 to 1.25 s. Writes the table of termination time (the
+reference criterion: 500 ms windows stepped by 50 ms after the cue; the state ends when a cell fires above 100 Hz or
+none above 12 Hz), bump width, drift and cue error per level over seeds (table.md, summary.json), and per level an
+animated raster (raster_<level>.gif: E above, I below, 100 ms frames, a bar under the cue) of the first seed and the
+decoded bump position over time of every seed (bump_<level>.png).
+"""
+
+EPILOG = """\
+examples:
+  livn-rl ring                                   all four levels, seeds 0 1 2, into out/ring
+  livn-rl ring --serotonin normal increased --seeds 5 --out out/ring5
+  livn-rl ring --serotonin normal --cue-angle 250 --no-gif
+
+Existing outputs are never overwritten: choose a new --out or pass --overwrite.
+Levels: normal (gain 1 everywhere), increased (0.97 on E cells), decreased
+(1.02 everywhere), slightly_decreased (1.01 everywhere); see docs/ring.md.
+"""
+
+
+def add_parser(commands) -> None:
+    """Add the ``ring`` command to the ``livn-rl`` sub-parsers."""
+    from livn_rl.systems.ring.network import SEROTONIN_LEVELS
+
+    ring = commands.add_parser("ring", help="the ring attractor's reference trials: table, raster GIFs, bump figures",
+                               description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ring.add_argument("--serotonin", nargs="+", default=["all"], metavar="LEVEL",
+                      help=f"levels to run: {', '.join(SEROTONIN_LEVELS)} or all (default: all)")
+    ring.add_argument("--seeds", type=int, default=3, metavar="N", help="trials per level, seeds 0..N-1 (default: 3)")
+    ring.add_argument("--cue-angle", type=float, default=None, metavar="DEG", help="cue angle (default: 100)")
+    ring.add_argument("--target", choices=("auto", "cython", "numpy"), default="auto",
+                      help="Brian2 code generation target (default: auto)")
+    ring.add_argument("--out", "-o", default="out/ring", metavar="DIR", help="output folder (default: out/ring)")
+    ring.add_argument("--no-gif", dest="gif", action="store_false", help="skip the animated rasters")
+    ring.add_argument("--overwrite", action="store_true", help="replace existing outputs in --out")
+    ring.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    ring.set_defaults(handler=cmd_ring)
+
+
+def cmd_ring(args: argparse.Namespace) -> int:
+    """Validate, run the trials, write table, JSON and figures."""
+    import math
+
+    from livn_rl.cli import UsageError
+    from livn_rl.systems.ring.network import SEROTONIN_LEVELS, RingAttractorSystem
+
+    levels = list(SEROTONIN_LEVELS) if args.serotonin == ["all"] else list(dict.fromkeys(args.serotonin))
+    unknown = [level for level in levels if level not in SEROTONIN_LEVELS]
+    if unknown:
+        raise UsageError(f"--serotonin: unknown level(s) {unknown}; choose from {', '.join(SEROTONIN_LEVELS)} or all")
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    kwargs = {}
+    if args.cue_angle is not None:
+        if not math.isfinite(args.cue_angle):
+            raise UsageError(f"--cue-angle must be a finite angle in degrees, got {args.cue_angle}")
+        kwargs["cue_angle_deg"] = args.cue_angle
+    out = Path(args.out).expanduser()
+    outputs = [out / "table.md", out / "summary.json"]
+    for level in levels:
+        outputs.append(out / f"bump_{level}.png")
+        if args.gif:
+            outputs.append(out / f"raster_{level}.gif")
+    existing = [str(p) for p in outputs if p.exists()]
+    if existing and not args.overwrite:
+        raise UsageError(f"{len(existing)} output(s) exist already, e.g. {existing[0]}; choose another --out or pass --overwrite")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--out {args.out!r}: cannot create it ({err.strerror})") from None
+
+    from livn_rl.systems.ring.reference import bump_figure, raster_gif, run_trials, summarise, table_markdown
+
+    seeds = list(range(args.seeds))
+    if args.target != "numpy" and not args.quiet:
+        print("building the ring (with Cython, the first build compiles it: about 30 s)...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    trials = run_trials(levels, seeds, target=args.target, progress=not args.quiet, **kwargs)
+    run_s = time.perf_counter() - started
+    summary = summarise(trials)
+    table = table_markdown(summary)
+    command = "livn-rl ring " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["ring"] else "livn-rl ring"
+    (out / "table.md").write_text(f"{table}\n{len(seeds)} seeds per level; command: `{command}`\n")
+    (out / "summary.json").write_text(json.dumps({
+        "levels": levels, "seeds": seeds, "cue_angle_deg": kwargs.get("cue_angle_deg", 100.0), "wall_s": round(run_s, 1),
+        "summary": summary,
+        "trials": [{k: trial[k] for k in ("level", "seed", "termination", "width_deg", "drift_deg", "cue_error_deg", "peak_hz")}
+                   for trial in trials],
+    }, indent=2, default=lambda x: None if isinstance(x, float) and not math.isfinite(x) else x))
+    print(table)
+    print(f"{len(trials)} trials of 5 s in {run_s:.1f} s wall")
+    for level in levels:
+        system = RingAttractorSystem(serotonin=level, **kwargs)
+        rows = [t for t in trials if t["level"] == level]
+        bump_figure(rows, system, out / f"bump_{level}.png")
+        if args.gif:
+            raster_gif(rows[0], system, out / f"raster_{level}.gif")
+    print(f"wrote {', '.join(str(p) for p in outputs)}")
+    return 0
