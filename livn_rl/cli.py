@@ -43,6 +43,8 @@ examples:
   livn-rl envs                 list the registered Gymnasium environments
   livn-rl envs livn_rl/Pendulum-S2-v0
                                one environment: arguments, spaces, encoder
+  livn-rl lateral-line --preset fast --run-name demo --seeds 3
+                               train the lateral line's STDP place map
 
 run 'livn-rl COMMAND --help' for the options of a command.
 """
@@ -203,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", metavar="PATH", dest="json_path", help="also write the summary as JSON to PATH")
     sim.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     sim.set_defaults(handler=cmd_simulate)
+
+    from livn_rl.systems.lateral_line.command import add_parser as add_lateral_line
+
+    add_lateral_line(commands)
     return parser
 
 
@@ -227,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(done.code or 0) if not isinstance(done.code, str) else 2
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
-        print("\nlivn-rl: error: choose a command (systems, envs or simulate)", file=sys.stderr)
+        print("\nlivn-rl: error: choose a command (systems, envs, simulate or lateral-line)", file=sys.stderr)
         return 2
     prog = f"livn-rl {args.command}"
     try:

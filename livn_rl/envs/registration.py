@@ -15,6 +15,7 @@ import gymnasium as gym
 
 from livn_rl.envs.base import LivnEnv
 from livn_rl.envs.burst_suppression import BurstSuppressionEnv
+from livn_rl.envs.lateral_line_localize import LateralLineLocalizeEnv
 from livn_rl.envs.lif_rate_track import LIFRateTrackEnv
 from livn_rl.envs.neural_task import NeuralTaskEnv
 from livn_rl.envs.pattern import PatternEnv
@@ -39,6 +40,7 @@ CONTROL = {
 #: Envs on a reference circuit rather than a culture: name -> (class, max_episode_steps, kwargs); id ``livn_rl/<name>-v0``.
 REFERENCE = {
     "LIF-RateTrack": (LIFRateTrackEnv, 100, {"system": "LIF"}),
+    "LateralLine-Localize": (LateralLineLocalizeEnv, 100, {"system": "LateralLine"}),
 }
 _INTERNAL = {"self", "simulation", "copy", "args", "kwargs"}
 _VECTOR_ONLY = ("max_episode_steps", "autoreset_mode")
@@ -97,6 +99,10 @@ def make_lif_rate_track(**kwargs: Any) -> LIFRateTrackEnv:
     return _single(LIFRateTrackEnv, kwargs)
 
 
+def make_lateral_line_localize(**kwargs: Any) -> LateralLineLocalizeEnv:
+    return _single(LateralLineLocalizeEnv, kwargs)
+
+
 def make_neural_task_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
     return _vector(NeuralTaskEnv, num_envs, kwargs)
 
@@ -117,12 +123,17 @@ def make_lif_rate_track_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEn
     return _vector(LIFRateTrackEnv, num_envs, kwargs)
 
 
+def make_lateral_line_localize_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
+    return _vector(LateralLineLocalizeEnv, num_envs, kwargs)
+
+
 _ENTRY = {
     NeuralTaskEnv: "neural_task",
     RateClampEnv: "rate_clamp",
     PatternEnv: "pattern",
     BurstSuppressionEnv: "burst_suppression",
     LIFRateTrackEnv: "lif_rate_track",
+    LateralLineLocalizeEnv: "lateral_line_localize",
 }
 
 

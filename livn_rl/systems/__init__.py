@@ -20,6 +20,7 @@ from typing import Callable
 from livn_rl.mea import MEA
 from livn_rl.systems.cells import CELL_TYPES, FAST_SPIKING, REGULAR_SPIKING, IzhikevichCell
 from livn_rl.systems.culture import Culture, CultureConfig, generate_culture
+from livn_rl.systems.lateral_line import LateralLineSystem, make_lateral_line
 from livn_rl.systems.lif import LIFSystem, make_lif, simulate_lif
 from livn_rl.systems.synapses import SynapseKinetics
 from livn_rl.systems.system import BuiltSystem, Population, System
@@ -54,7 +55,7 @@ PREDEFINED: dict[str, dict] = {
 
 
 #: Reference circuits: small systems with known theory, built by keyword (not culture configs).
-REFERENCE_SYSTEMS: dict[str, Callable[..., System]] = {"LIF": make_lif}
+REFERENCE_SYSTEMS: dict[str, Callable[..., System]] = {"LIF": make_lif, "LateralLine": make_lateral_line}
 
 
 def list_systems() -> list[str]:
@@ -140,6 +141,6 @@ def make_system(spec: str | Path | CultureConfig | dict | System, mea: MEA | Non
 
 __all__ = [
     "CELL_TYPES", "FAST_SPIKING", "PREDEFINED", "REFERENCE_SYSTEMS", "REGULAR_SPIKING", "BuiltSystem", "Culture",
-    "CultureConfig", "IzhikevichCell", "LIFSystem", "Population", "SynapseKinetics", "System", "generate_culture",
+    "CultureConfig", "IzhikevichCell", "LIFSystem", "LateralLineSystem", "Population", "SynapseKinetics", "System", "generate_culture",
     "list_reference_systems", "list_systems", "load_config", "make_system", "simulate_lif", "system_config",
 ]
