@@ -171,7 +171,8 @@ class LateralLineLocalizeEnv(LivnEnv):
         binned = np.bincount(self._bin_of, counts, self.n_bins)
         obs = np.clip(binned / self.count_scale, 0.0, 1.0).astype(np.float32)
         info = {"reported_cm": reported, "true_cm": self._observed_position_cm, "error_cm": error_cm,
-                "next_position_cm": self.position_cm, "population_spikes": int(counts.sum())}
+                "population_spikes": int(counts.sum())}
         self._observed_position_cm = self.position_cm
         self._move()
+        info["next_position_cm"] = self.position_cm
         return obs, -error_cm / self.length_cm, False, False, info

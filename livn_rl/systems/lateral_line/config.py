@@ -105,12 +105,12 @@ class STDPConfig:
     """
 
     enabled: bool = True
-    a_pre_mv: float = 0.05
-    a_post_mv: float = -0.06
+    a_pre_mv: float = 0.1
+    a_post_mv: float = -0.08
     tau_pre_ms: float = 20.0
     tau_post_ms: float = 20.0
-    w_max_mv: float = 3.0
-    normalise: bool = True
+    w_max_mv: float = 4.0
+    normalise: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class MONConfig:
     fan_in: int = 8
     sigma_cm: float = 0.3
     p_connect: float = 1.0
-    weight_mv: float = 4.0
+    weight_mv: float = 6.0
     global_inhibition_mv: float = 0.02
     background_rate_hz: float = 500.0
     background_weight_mv: float = 0.5
@@ -161,17 +161,17 @@ class TSConfig:
 
     n: int = 300
     out_degree: int = 12
-    sigma_cm: float = 2.5
-    w_init_range_mv: tuple[float, float] = (0.2, 1.2)
+    sigma_cm: float = 4.0
+    w_init_range_mv: tuple[float, float] = (0.05, 2.0)
     lateral_radius: float = 0.25
     lateral_peak_mv: float = 2.0
     feedback_inhibition: bool = True
     n_inhibitory: int = 20
     p_ts_to_pool: float = 0.5
-    ts_to_pool_mv: float = 2.0
+    ts_to_pool_mv: float = 4.0
     pool_to_ts_mv: float = 0.5
-    background_rate_hz: float = 500.0
-    background_weight_mv: float = 0.5
+    background_rate_hz: float = 2000.0
+    background_weight_mv: float = 1.0
     stdp: STDPConfig = field(default_factory=STDPConfig)
 
 
@@ -413,7 +413,9 @@ def _from_dict(cls, data: Any, prefix: str):
         if is_dataclass(sub):
             values[name] = _from_dict(type(sub), {**asdict(sub), **value} if isinstance(value, dict) else value, path)
         elif isinstance(sub, tuple):
-            values[name] = tuple(value) if isinstance(value, (list, tuple)) else value
+            values[name] = tuple(
+                float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value
+            ) if isinstance(value, (list, tuple)) else value
         elif isinstance(sub, float) and isinstance(value, int) and not isinstance(value, bool):
             values[name] = float(value)
         else:

@@ -65,8 +65,9 @@ def map_quality(counts: np.ndarray, true_cm: np.ndarray, preferred_cm: np.ndarra
 
 def tuning_curves(counts: np.ndarray, true_cm: np.ndarray, length_cm: float, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean TS counts per position bin: bin centres (cm) and ``(n_bins, n_TS)`` means (NaN for empty bins)."""
-    counts = np.asarray(counts, dtype=float).reshape(-1, np.shape(counts)[-1])
-    true_cm = np.broadcast_to(np.asarray(true_cm, dtype=float), np.shape(counts)[:-1]).ravel()
+    counts = np.asarray(counts, dtype=float)
+    true_cm = np.broadcast_to(np.asarray(true_cm, dtype=float), counts.shape[:-1]).ravel()
+    counts = counts.reshape(-1, counts.shape[-1])
     edges = np.linspace(0.0, length_cm, n_bins + 1)
     which = np.clip(np.digitize(true_cm, edges) - 1, 0, n_bins - 1)
     sums = np.zeros((n_bins, counts.shape[1]))

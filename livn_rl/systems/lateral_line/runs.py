@@ -32,8 +32,8 @@ def sanitise_run_name(name: str) -> str:
     """
     if not isinstance(name, str):
         raise ValueError(f"run name must be a string, got {name!r}")
-    clean = _UNSAFE.sub("_", name.strip()).strip("_")
-    if not clean or set(clean) == {"."}:
+    clean = _UNSAFE.sub("_", name.strip()).strip("._")
+    if not clean:
         raise ValueError(f"run name {name!r} has no usable characters (use letters, digits, '.', '_' or '-')")
     return clean
 
@@ -133,7 +133,7 @@ def comparison(results: list[RunResult], controls: list[RunResult]) -> dict:
     if results:
         pre = np.array([r.pre.quality["sigma_theta"] for r in results])
         post = np.array([r.post.quality["sigma_theta"] for r in results])
-        out["stdp_sigma_theta"] = {"pre_mean": round(float(np.nanmean(pre)), 4), "post_mean": round(float(np.nanmean(post)), 4),
+        out["stdp_sigma_theta"] = {"pre_mean": _mean(pre), "post_mean": _mean(post),
                                    "improved_seeds": int(np.sum(post < pre)), "seeds": len(results)}
     by_seed = {r.seed: r for r in controls}
     paired = [(r, by_seed[r.seed]) for r in results if r.seed in by_seed]
@@ -141,7 +141,13 @@ def comparison(results: list[RunResult], controls: list[RunResult]) -> dict:
         stdp = np.array([r.post.quality["sigma_theta"] for r, _ in paired])
         control = np.array([c.post.quality["sigma_theta"] for _, c in paired])
         out["stdp_vs_control_sigma_theta"] = {
-            "stdp_mean": round(float(np.nanmean(stdp)), 4), "control_mean": round(float(np.nanmean(control)), 4),
+            "stdp_mean": _mean(stdp), "control_mean": _mean(control),
             "stdp_better_seeds": int(np.sum(stdp < control)), "seeds": len(paired),
         }
     return out
+
+
+def _mean(values: np.ndarray) -> float | None:
+    """The mean of the finite values, rounded, or None (JSON null) if there are none."""
+    finite = values[np.isfinite(values)]
+    return round(float(finite.mean()), 4) if finite.size else None

@@ -188,8 +188,8 @@ def run_lateral_line(config: LateralLineConfig, seed: int = 0, *, stdp: bool = T
             if t < KEPT_TRIALS // 2 or t >= tr.n_trials - (KEPT_TRIALS - KEPT_TRIALS // 2):
                 kept.append((t, rec))
             _rest(sim, system)
-            for key, stdp in (("ll_mon", config.mon.stdp), ("mon_ts", config.ts.stdp)):
-                if stdp.enabled and stdp.normalise:
+            for key, rule in (("ll_mon", config.mon.stdp), ("mon_ts", config.ts.stdp)):
+                if rule.enabled and rule.normalise:
                     system.normalise_incoming(key, targets[key])
             current = system.weights_mv("mon_ts")[0]
             weight_change[t] = np.abs(current - previous).mean()
