@@ -202,7 +202,7 @@ class TrainingConfig:
     test_mode: str = "sweep"
     test_window_ms: float = 25.0
     test_positions: int = 20
-    test_repeats: int = 3
+    test_repeats: int = 4
     plastic_test: bool = False
     min_spikes: int = 3
     dt_ms: float = 0.1
