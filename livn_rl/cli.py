@@ -346,11 +346,13 @@ def cmd_systems(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(facts, indent=2))
         else:
-            print(f"{facts['name']}: {facts['description']} (reference circuit; see docs/lif.md)")
+            doc = "lif.md" if args.system == "LIF" else "lateral_line.md"
+            print(f"{facts['name']}: {facts['description']} (reference circuit; see docs/{doc})")
             for key, value in facts["parameters"].items():
                 print(f"  {key}: {value}")
             print(f"  MEA channels: {facts['mea_channels']}")
-            print("make_system('LIF', n_neurons=..., tau='20 ms', reset='soft', ...) sets any parameter")
+            if args.system == "LIF":
+                print("make_system('LIF', n_neurons=..., tau='20 ms', reset='soft', ...) sets any parameter")
         return 0
     if args.system:
         config = _resolve_config(args.system)

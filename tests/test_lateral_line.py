@@ -21,7 +21,7 @@ from livn_rl.systems.lateral_line.metrics import CHANCE_SIGMA_THETA, decoded_pos
 from livn_rl.systems.lateral_line.runs import load_artifact, prepare_run_folder, sanitise_run_name
 
 #: A reduced circuit for tests: every Cython test uses these sizes, so it compiles once.
-SMALL = ["mon.n=200", "ts.n=20", "ts.n_inhibitory=5", "mon.fan_in=6"]
+SMALL = ["mon.n=400", "ts.n=40", "ts.n_inhibitory=5"]
 
 
 # -------------------------------------------------------------------------------------------- hydrodynamics
@@ -110,11 +110,11 @@ def test_circuit_connectivity_is_topographic_and_seeded():
     config = preset("fast").with_overrides(SMALL)
     system = LateralLineSystem(config, seed=1)
     assert [p.name for p in system.populations] == ["LL", "MON", "TS", "INH"]
-    assert system.n_neurons == 100 + 200 + 20 + 5
+    assert system.n_neurons == 100 + 400 + 40 + 5
     x = system.body_x_cm
     ll_mon, mon_ts = system.connections["ll_mon"], system.connections["mon_ts"]
-    assert np.bincount(ll_mon["j"] - 100, minlength=200).tolist() == [6] * 200  # fan_in, p_connect = 1
-    assert np.bincount(mon_ts["i"] - 100, minlength=200).tolist() == [12] * 200  # out-degree
+    assert np.bincount(ll_mon["j"] - 100, minlength=400).tolist() == [8] * 400  # fan_in, p_connect = 1
+    assert np.bincount(mon_ts["i"] - 100, minlength=400).tolist() == [12] * 400  # out-degree
     assert len({(i, j) for i, j in zip(mon_ts["i"], mon_ts["j"])}) == mon_ts["i"].size  # no duplicates
     assert np.abs(x[ll_mon["i"]] - x[ll_mon["j"]]).mean() < 0.4  # sigma 0.3 cm: topographic
     assert 1.0 < np.abs(x[mon_ts["i"]] - x[mon_ts["j"]]).mean() < 3.3  # sigma 4 cm: weakly (uniform: 3.3)
@@ -122,7 +122,7 @@ def test_circuit_connectivity_is_topographic_and_seeded():
     assert low <= mon_ts["w_mv"].min() and mon_ts["w_mv"].max() <= high
     lateral = system.connections["ts_lateral"]
     distance = np.abs(lateral["i"] - lateral["j"])
-    radius = config.ts.lateral_radius * 20
+    radius = config.ts.lateral_radius * 40
     assert distance.min() == 1 and distance.max() < radius
     np.testing.assert_allclose(lateral["w_mv"], config.ts.lateral_peak_mv * (1 - distance / radius))
     again = LateralLineSystem(config, seed=1).connections
@@ -202,9 +202,9 @@ def test_cli_run_folder_and_env_from_its_artifact(tmp_path, capsys):
     folder = tmp_path / "tiny_run"
     assert "sanitised to 'tiny_run'" in capsys.readouterr().err
     params = json.loads((folder / "params.json").read_text())
-    assert params["config"]["mon"]["n"] == 200 and params["modes"] == ["stdp", "no_stdp"]
+    assert params["config"]["mon"]["n"] == 400 and params["modes"] == ["stdp", "no_stdp"]
     summary = json.loads((folder / "run_summary.json").read_text())
-    assert summary["topology"]["populations"] == {"LL": 100, "MON": 200, "TS": 20, "INH": 5}
+    assert summary["topology"]["populations"] == {"LL": 100, "MON": 400, "TS": 40, "INH": 5}
     assert set(summary["seeds"]) == {"stdp_seed_0", "no_stdp_seed_0"}
     assert summary["seeds"]["stdp_seed_0"]["test_ts_spikes"] > 0
     figures = {p.name for p in (folder / "figures").iterdir()}
@@ -230,7 +230,7 @@ def test_cli_run_folder_and_env_from_its_artifact(tmp_path, capsys):
     check_env(env.unwrapped, skip_render_check=True)
     sb3_check_env(env.unwrapped, warn=False)
     obs, info = env.reset(seed=3)
-    assert obs.shape == (20,) and not obs.any() and 0 <= info["position_cm"] <= 10
+    assert obs.shape == (40,) and not obs.any() and 0 <= info["position_cm"] <= 10
     first = info["position_cm"]
     obs, reward, terminated, truncated, info = env.step(np.array([0.0], np.float32))
     assert info["true_cm"] == pytest.approx(first) and reward == pytest.approx(-abs(5.0 - first) / 10.0)
@@ -244,17 +244,20 @@ def test_cli_run_folder_and_env_from_its_artifact(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_stdp_improves_the_map_and_beats_the_control():
-    """The scientific result's direction on a reduced network: after training, the STDP circuit's map is better
-    than before training and better than the no-STDP control's on the same seed and stimuli."""
+    """The scientific result's direction on a reduced network (400 MON, 40 TS, 40 trials of 200 ms, two seeds):
+    after training, the STDP circuit's map is better than before training and better than the no-STDP control's
+    on the same seeds and stimuli."""
     from livn_rl.systems.lateral_line.training import run_lateral_line
 
-    config = preset("fast").with_overrides(SMALL + ["training.n_trials=30", "training.trial_ms=200",
-                                                    "training.test_repeats=2", "source.speed_cm_s=20"])
-    stdp = run_lateral_line(config, seed=0, progress=False)
-    control = run_lateral_line(config, seed=0, stdp=False, progress=False)
-    np.testing.assert_array_equal(stdp.trial_position_cm, control.trial_position_cm)  # same stimuli
-    assert stdp.pre.quality == control.pre.quality  # same network before training
-    np.testing.assert_array_equal(control.weights_after_mv["mon_ts"], control.weights_before_mv["mon_ts"])
-    assert stdp.weights_after_mv["mon_ts"].mean() > stdp.weights_before_mv["mon_ts"].mean()
-    assert stdp.post.quality["sigma_theta"] < stdp.pre.quality["sigma_theta"] - 0.05
-    assert stdp.post.quality["sigma_theta"] < control.post.quality["sigma_theta"] - 0.05
+    config = preset("fast").with_overrides(SMALL + ["training.trial_ms=200", "training.test_window_ms=50"])
+    gains = []
+    for seed in (0, 1):
+        stdp = run_lateral_line(config, seed=seed, progress=False)
+        control = run_lateral_line(config, seed=seed, stdp=False, progress=False)
+        np.testing.assert_array_equal(stdp.trial_position_cm, control.trial_position_cm)  # same stimuli
+        assert stdp.pre.quality == pytest.approx(control.pre.quality, nan_ok=True)  # same network before training
+        np.testing.assert_array_equal(control.weights_after_mv["mon_ts"], control.weights_before_mv["mon_ts"])
+        assert stdp.weights_after_mv["mon_ts"].mean() > stdp.weights_before_mv["mon_ts"].mean()
+        assert stdp.post.quality["sigma_theta"] < stdp.pre.quality["sigma_theta"] - 0.05, seed
+        gains.append(control.post.quality["sigma_theta"] - stdp.post.quality["sigma_theta"])
+    assert np.mean(gains) > 0.05 and min(gains) > 0, gains

@@ -184,6 +184,8 @@ class TrainingConfig:
     :param rest_ms: quiet time after each trial, for the traces to decay (ms)
     :param noise_start_hz: SD of Gaussian noise on each afferent's rate in the first trial (Hz)
     :param noise_end_hz: the same in the last trial (annealed linearly in between)
+    :param learning_rate_end: STDP amplitudes in the last trial relative to the first (annealed linearly, as a
+        self-organising map's learning rate, so that the last trials do not overwrite the map)
     :param test_mode: ``"sweep"`` (the source moves along the body at ``source.speed_cm_s``) or ``"snapshots"``
         (held at ``test_positions`` evenly spaced positions)
     :param test_window_ms: decoding window of the test (ms)
@@ -199,6 +201,7 @@ class TrainingConfig:
     rest_ms: float = 50.0
     noise_start_hz: float = 20.0
     noise_end_hz: float = 2.0
+    learning_rate_end: float = 1.0
     test_mode: str = "sweep"
     test_window_ms: float = 25.0
     test_positions: int = 20
@@ -350,6 +353,7 @@ def validate(config: LateralLineConfig) -> None:
     _duration("training.rest_ms", training.rest_ms, dt, positive=False)
     check_number("training.noise_start_hz", training.noise_start_hz, 0.0)
     check_number("training.noise_end_hz", training.noise_end_hz, 0.0)
+    check_number("training.learning_rate_end", training.learning_rate_end, 0.0, 1.0)
     _choice("training.test_mode", training.test_mode, TEST_MODES)
     _whole("training.test_positions", training.test_positions, 2)
     _whole("training.test_repeats", training.test_repeats, 1)

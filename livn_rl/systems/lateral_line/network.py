@@ -303,6 +303,14 @@ class LateralLineSystem(System):
                 on = bool(enabled) and self._stdp(key).enabled
                 self.last_built[key].variables["plastic"].set_value(1.0 if on else 0.0)
 
+    def scale_learning_rate(self, factor: float) -> None:
+        """Set the STDP amplitudes of the last built network to ``factor`` times the configured ones."""
+        for key in PLASTIC:
+            if key in self.last_built:
+                stdp = self._stdp(key)
+                self.last_built[key].variables["d_apre"].set_value(factor * stdp.a_pre_mv * 1e-3)
+                self.last_built[key].variables["d_apost"].set_value(factor * stdp.a_post_mv * 1e-3)
+
     def weights_mv(self, key: str = "mon_ts") -> np.ndarray:
         """The current weights (mV) of a projection of the last built network, ``(n_copies, n_synapses)``."""
         if key not in self.last_built:
@@ -336,6 +344,12 @@ class LateralLineSystem(System):
             "model": "LateralLine",
             "synapses": {key: int(p["i"].size) for key, p in self.connections.items()},
             "stdp": {"ll_mon": c.mon.stdp.enabled, "mon_ts": c.ts.stdp.enabled},
+            "parameters": {
+                "seed": self.seed, "body_length_cm": c.line.body_length_cm, "rate_mode": c.line.rate_mode,
+                "mon_ts_sigma_cm": c.ts.sigma_cm, "mon_ts_out_degree": c.ts.out_degree,
+                "stdp_a_pre_mv": c.ts.stdp.a_pre_mv, "stdp_a_post_mv": c.ts.stdp.a_post_mv,
+                "w_max_mv": c.ts.stdp.w_max_mv, "docs": "docs/lateral_line.md; livn-rl lateral-line --help",
+            },
             "mea_channels": self.mea.n_channels,
         }
 

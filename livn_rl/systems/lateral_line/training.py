@@ -5,7 +5,8 @@ One run (:func:`run_lateral_line`), all in one :class:`~livn_rl.engine.Simulatio
 1. **pre-test** with plasticity frozen: the map the initial, weakly topographic weights give;
 2. **training**: ``n_trials`` trials, each holding the source at a position drawn uniformly along the body and a
    distance drawn uniformly from ``distance_range_cm`` for ``trial_ms``, then ``rest_ms`` without source. Each
-   afferent's rate gets Gaussian noise whose SD anneals linearly from ``noise_start_hz`` to ``noise_end_hz``;
+   afferent's rate gets Gaussian noise whose SD anneals linearly from ``noise_start_hz`` to ``noise_end_hz``, and
+   the STDP amplitudes anneal linearly from the configured ones to ``learning_rate_end`` times them;
 3. **post-test**, plasticity frozen unless ``plastic_test``.
 
 A test either sweeps the source along the body at ``speed_cm_s`` (decoding every ``test_window_ms``) or holds it at
@@ -162,6 +163,7 @@ def run_lateral_line(config: LateralLineConfig, seed: int = 0, *, stdp: bool = T
     distances = rng.uniform(*config.source.distance_range_cm, tr.n_trials)
     noise_sd = np.linspace(tr.noise_start_hz, tr.noise_end_hz, tr.n_trials)
     noise = rng.standard_normal((tr.n_trials, config.line.n)) * noise_sd[:, None]
+    learning_rate = np.linspace(1.0, tr.learning_rate_end, tr.n_trials)
 
     with Simulation(system, seed=seed, dt_ms=tr.dt_ms, target=target) as sim:
         weights_before = {k: system.weights_mv(k)[0].copy() for k in ("ll_mon", "mon_ts")}
@@ -179,6 +181,7 @@ def run_lateral_line(config: LateralLineConfig, seed: int = 0, *, stdp: bool = T
         kept = []
         bar = _bar(tr.n_trials, f"training seed {seed}" + ("" if stdp else " (no STDP)"), progress)
         for t in range(tr.n_trials):
+            system.scale_learning_rate(learning_rate[t])
             _set_source(sim, system, float(positions[t]), float(distances[t]), noise[t])
             rec = sim.step(None, tr.trial_ms)
             counts = rec.neuron_counts[0]
