@@ -144,6 +144,7 @@ class LateralLineSystem(System):
         self.mea = mea
         self.mea.check_coverage(self.positions_um)
         self.last_built: dict[str, Any] = {}
+        self.n_copies_built = 0
 
     def _spread(self, size: int) -> np.ndarray:
         return (np.arange(size) + 0.5) * self.config.line.body_length_cm / size

@@ -64,10 +64,12 @@ class RunResult:
     kept_trials: list[tuple[int, Recording]] = field(default_factory=list)
     seconds: float = 0.0
 
-    def training_quality(self, n_blocks: int = 10) -> dict[str, np.ndarray]:
-        """Map quality of the training trials in ``n_blocks`` consecutive blocks: trial centres and metrics."""
+    def training_quality(self, trials_per_block: int = 8) -> dict[str, np.ndarray]:
+        """Map quality of the training trials in consecutive blocks of about ``trials_per_block`` trials (at most
+        10 blocks): trial centres and metrics."""
         c = self.config
-        blocks = np.array_split(np.arange(c.training.n_trials), min(n_blocks, c.training.n_trials))
+        n_blocks = int(np.clip(c.training.n_trials // trials_per_block, 1, 10))
+        blocks = np.array_split(np.arange(c.training.n_trials), n_blocks)
         values = [map_quality(self.trial_ts_counts[b], self.trial_position_cm[b], self.ts_positions_cm,
                               c.line.body_length_cm, c.training.min_spikes) for b in blocks]
         out = {key: np.array([v[key] for v in values]) for key in values[0]}
