@@ -261,3 +261,18 @@ def test_stdp_improves_the_map_and_beats_the_control():
         assert stdp.post.quality["sigma_theta"] < stdp.pre.quality["sigma_theta"] - 0.05, seed
         gains.append(control.post.quality["sigma_theta"] - stdp.post.quality["sigma_theta"])
     assert np.mean(gains) > 0.05 and min(gains) > 0, gains
+
+
+def test_localize_env_runs_as_copies_of_a_vector_env():
+    """Two copies of the circuit in one network (numpy target, 10 ms windows): each copy has its own source."""
+    venv = gym.make_vec("livn_rl/LateralLine-Localize-v0", num_envs=2, target="numpy", window_ms=10.0)
+    try:
+        obs, info = venv.reset(seed=0)
+        assert obs.shape == (2, 80) and not obs.any() and info["position_cm"][0] != info["position_cm"][1]
+        start = info["position_cm"].copy()
+        obs, reward, terminated, truncated, info = venv.step(np.zeros((2, 1), np.float32))
+        np.testing.assert_allclose(info["true_cm"], start)
+        np.testing.assert_allclose(reward, -np.abs(5.0 - start) / 10.0)
+        assert obs.shape == (2, 80) and obs.dtype == np.float32 and not terminated.any()
+    finally:
+        venv.close()
