@@ -6,7 +6,7 @@ Trains stable-baselines3 SAC for ``--steps`` env steps per seed, evaluating the 
 ``<out>/results.json`` and ``<out>/learning_curve.png``.
 
     livn-rl lateral-line --preset fast --run-name fast5 --seeds 5            # makes the artifact
-    python benchmarks/lateral_line_sac.py --artifact runs/fast5/artifacts/stdp_seed_0.npz
+    python benchmarks/lateral_line_sac.py --artifact out/fast5/artifacts/stdp_seed_0.npz
 """
 
 from __future__ import annotations

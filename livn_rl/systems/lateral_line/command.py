@@ -66,7 +66,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--preset", choices=("fast", "full"), default="fast", help="parameter preset (default: fast)")
     parser.add_argument("--run-name", default="lateral_line", metavar="NAME",
                         help="name of the run folder; path separators are replaced by '_' (default: lateral_line)")
-    parser.add_argument("--out-dir", default="runs", metavar="DIR", help="parent of the run folder (default: runs)")
+    parser.add_argument("--out-dir", default="out", metavar="DIR", help="parent of the run folder (default: out)")
     parser.add_argument("--seeds", type=int, default=3, metavar="N", help="number of seeds, 0..N-1 (default: 3)")
     parser.add_argument("--first-seed", type=int, default=0, metavar="S", help="first seed (default: 0)")
     mode = parser.add_mutually_exclusive_group()
