@@ -58,12 +58,13 @@ examples:
 def add_parser(commands) -> None:
     """Add the ``lateral-line`` subcommand to the ``livn-rl`` parser."""
     from livn_rl.cli import _fill
+    from livn_rl.systems.lateral_line.config import PRESETS
 
     parser = commands.add_parser(
         "lateral-line", help="train the lateral-line circuit's STDP place map and write a run folder",
         description=_fill(DESCRIPTION), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--preset", choices=("fast", "full"), default="fast", help="parameter preset (default: fast)")
+    parser.add_argument("--preset", choices=PRESETS, default="fast", help="parameter preset (default: fast)")
     parser.add_argument("--run-name", default="lateral_line", metavar="NAME",
                         help="name of the run folder; path separators are replaced by '_' (default: lateral_line)")
     parser.add_argument("--out-dir", default="out", metavar="DIR", help="parent of the run folder (default: out)")
