@@ -19,6 +19,12 @@ DT_MS = 0.1
 CONTROL_DT_MS = 1.0
 #: Systems with more neurons than this are described from their config (connections not generated) unless --exact.
 EXACT_LIMIT = 2000
+#: Each reference circuit's documentation and a make_system call that sets its parameters.
+REFERENCE_DOCS = {
+    "LIF": ("docs/lif.md", "make_system('LIF', n_neurons=..., tau='20 ms', reset='soft', ...)"),
+    "Ring": ("docs/ring.md", "make_system('Ring', serotonin='increased', cue_angle_deg=200.0, ...)"),
+    "LateralLine": ("docs/lateral_line.md", "make_system('LateralLine', preset='fast', ...)"),
+}
 #: Neighbourhood of a stimulated electrode whose rate the summary reports (um).
 RESPONSE_RADIUS_UM = 100.0
 
@@ -49,6 +55,8 @@ examples:
                                train SAC, draw its learning curve
   livn-rl ring                 the ring attractor under four serotonin levels:
                                table, raster GIFs, bump figures
+  livn-rl lateral-line --preset fast --run-name demo --seeds 3
+                               train the lateral line's STDP place map
 
 run 'livn-rl COMMAND --help' for the options of a command.
 """
@@ -211,10 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=cmd_simulate)
 
     from livn_rl.cli_learning import add_commands
+    from livn_rl.systems.lateral_line.command import add_parser as add_lateral_line_parser
     from livn_rl.systems.ring.command import add_parser as add_ring_parser
 
     add_commands(commands)
     add_ring_parser(commands)
+    add_lateral_line_parser(commands)
     parser.set_defaults(command_names=list(commands.choices))
     return parser
 
@@ -353,14 +363,12 @@ def cmd_systems(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(facts, indent=2))
         else:
-            print(f"{facts['name']}: {facts['description']} (reference circuit; see {facts.get('docs', 'docs/lif.md')})")
+            doc, example = REFERENCE_DOCS[args.system]
+            print(f"{facts['name']}: {facts['description']} (reference circuit; see {doc})")
             for key, value in facts["parameters"].items():
                 print(f"  {key}: {value}")
             print(f"  MEA channels: {facts['mea_channels']}")
-            if args.system == "LIF":
-                print("make_system('LIF', n_neurons=..., tau='20 ms', reset='soft', ...) sets any parameter")
-            else:
-                print(f"make_system('{args.system}', serotonin='increased', cue_angle_deg=200.0, ...) sets any parameter")
+            print(f"{example} sets any parameter")
         return 0
     if args.system:
         config = _resolve_config(args.system)

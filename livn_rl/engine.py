@@ -305,8 +305,6 @@ class Simulation:
         The same seed always gives the same spikes. Without a seed, the next seed of the sequence started by the
         constructor's seed is used.
         """
-        import brian2
-
         if seed is None:
             seed = int(self._master_seed.spawn(1)[0].generate_state(1)[0])
         check_whole("seed", seed, 0)

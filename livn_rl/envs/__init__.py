@@ -3,6 +3,7 @@
 from livn_rl.envs.base import LivnEnv
 from livn_rl.envs.burst_suppression import BurstSuppressionEnv
 from livn_rl.envs.culture_control import CultureControlEnv
+from livn_rl.envs.lateral_line_localize import LateralLineLocalizeEnv
 from livn_rl.envs.lif_rate_track import LIFRateTrackEnv
 from livn_rl.envs.neural_task import TASK_WINDOWS_MS, NeuralTaskEnv
 from livn_rl.envs.pattern import PatternEnv
@@ -14,6 +15,7 @@ from livn_rl.envs.vector import LivnVectorEnv
 register_envs()
 
 __all__ = [
-    "TASK_WINDOWS_MS", "BurstSuppressionEnv", "CultureControlEnv", "LIFRateTrackEnv", "LivnEnv", "LivnVectorEnv",
-    "NeuralTaskEnv", "PatternEnv", "RateClampEnv", "RingSteerEnv", "env_ids", "register_envs", "valid_kwargs",
+    "TASK_WINDOWS_MS", "BurstSuppressionEnv", "CultureControlEnv", "LIFRateTrackEnv", "LateralLineLocalizeEnv", "LivnEnv",
+    "LivnVectorEnv", "NeuralTaskEnv", "PatternEnv", "RateClampEnv", "RingSteerEnv", "env_ids", "register_envs",
+    "valid_kwargs",
 ]

@@ -15,6 +15,7 @@ import gymnasium as gym
 
 from livn_rl.envs.base import LivnEnv
 from livn_rl.envs.burst_suppression import BurstSuppressionEnv
+from livn_rl.envs.lateral_line_localize import LateralLineLocalizeEnv
 from livn_rl.envs.lif_rate_track import LIFRateTrackEnv
 from livn_rl.envs.neural_task import NeuralTaskEnv
 from livn_rl.envs.pattern import PatternEnv
@@ -41,6 +42,7 @@ CONTROL = {
 REFERENCE = {
     "LIF-RateTrack": (LIFRateTrackEnv, 100, {"system": "LIF"}),
     "RingAttractor-Steer": (RingSteerEnv, 60, {"system": "Ring"}),
+    "LateralLine-Localize": (LateralLineLocalizeEnv, 100, {"system": "LateralLine"}),
 }
 _INTERNAL = {"self", "simulation", "copy", "args", "kwargs"}
 _VECTOR_ONLY = ("max_episode_steps", "autoreset_mode")
@@ -103,6 +105,10 @@ def make_ring_steer(**kwargs: Any) -> RingSteerEnv:
     return _single(RingSteerEnv, kwargs)
 
 
+def make_lateral_line_localize(**kwargs: Any) -> LateralLineLocalizeEnv:
+    return _single(LateralLineLocalizeEnv, kwargs)
+
+
 def make_neural_task_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
     return _vector(NeuralTaskEnv, num_envs, kwargs)
 
@@ -127,6 +133,10 @@ def make_ring_steer_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
     return _vector(RingSteerEnv, num_envs, kwargs)
 
 
+def make_lateral_line_localize_vector(num_envs: int = 1, **kwargs: Any) -> LivnVectorEnv:
+    return _vector(LateralLineLocalizeEnv, num_envs, kwargs)
+
+
 _ENTRY = {
     NeuralTaskEnv: "neural_task",
     RateClampEnv: "rate_clamp",
@@ -134,6 +144,7 @@ _ENTRY = {
     BurstSuppressionEnv: "burst_suppression",
     LIFRateTrackEnv: "lif_rate_track",
     RingSteerEnv: "ring_steer",
+    LateralLineLocalizeEnv: "lateral_line_localize",
 }
 
 

@@ -20,6 +20,7 @@ from typing import Callable
 from livn_rl.mea import MEA
 from livn_rl.systems.cells import CELL_TYPES, FAST_SPIKING, REGULAR_SPIKING, IzhikevichCell
 from livn_rl.systems.culture import Culture, CultureConfig, generate_culture
+from livn_rl.systems.lateral_line import LateralLineSystem, make_lateral_line
 from livn_rl.systems.lif import LIFSystem, make_lif, simulate_lif
 from livn_rl.systems.ring import RingAttractorSystem, RingConfig, make_ring
 from livn_rl.systems.synapses import SynapseKinetics
@@ -55,7 +56,9 @@ PREDEFINED: dict[str, dict] = {
 
 
 #: Reference circuits: small systems with known theory, built by keyword (not culture configs).
-REFERENCE_SYSTEMS: dict[str, Callable[..., System]] = {"LIF": make_lif, "Ring": make_ring}
+REFERENCE_SYSTEMS: dict[str, Callable[..., System]] = {
+    "LIF": make_lif, "Ring": make_ring, "LateralLine": make_lateral_line,
+}
 
 
 def list_systems() -> list[str]:
@@ -141,6 +144,7 @@ def make_system(spec: str | Path | CultureConfig | dict | System, mea: MEA | Non
 
 __all__ = [
     "CELL_TYPES", "FAST_SPIKING", "PREDEFINED", "REFERENCE_SYSTEMS", "REGULAR_SPIKING", "BuiltSystem", "Culture",
-    "CultureConfig", "IzhikevichCell", "LIFSystem", "Population", "RingAttractorSystem", "RingConfig", "SynapseKinetics", "System", "generate_culture",
+    "CultureConfig", "IzhikevichCell", "LIFSystem", "LateralLineSystem", "Population", "RingAttractorSystem", "RingConfig",
+    "SynapseKinetics", "System", "generate_culture",
     "list_reference_systems", "list_systems", "load_config", "make_system", "simulate_lif", "system_config",
 ]
