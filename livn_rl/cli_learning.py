@@ -172,7 +172,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     log.unlink(missing_ok=True)
     name = "pretrained" if args.replay else "online"
     try:
+        if not args.quiet:
+            print(f"{args.env_id}: scoring a random policy on {args.eval_episodes} evaluation episodes (a first run "
+                  f"compiles the network with Cython, 1-2 min) ...", flush=True)
         random_returns = random_baseline(args.env_id, args.eval_episodes, env_kwargs)
+        if not args.quiet:
+            print(f"random policy: {random_returns.mean():.1f}; training SAC for {args.timesteps:,} steps", flush=True)
         result = train_sac(args.env_id, timesteps=args.timesteps, seed=args.seed, eval_every=args.eval_every,
                            eval_episodes=args.eval_episodes, n_envs=args.n_envs, replay=args.replay,
                            pretrain_steps=args.pretrain_steps, env_kwargs=env_kwargs, log_path=log, run_name=name,
