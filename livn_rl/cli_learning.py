@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 from pathlib import Path
 
 SAMPLE_DESCRIPTION = """\
@@ -110,6 +109,14 @@ def _encoder_spec(text: str):
     return text
 
 
+def _sample_command(args: argparse.Namespace) -> str:
+    """The full ``livn-rl sample`` command that makes this dataset, for its card (every setting spelled out)."""
+    words = ["livn-rl", "sample", args.system, "--samples", str(args.samples), "--out", args.out, "--encoder",
+             args.encoder, "--window-ms", f"{args.window_ms:g}", "--trials-per-episode", str(args.trials_per_episode),
+             "--seed", str(args.seed), "--copies", str(args.copies)]
+    return shlex.join(words + ([] if args.noise else ["--no-noise"]))
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     """``livn-rl sample SYSTEM --samples N --out DIR ...``."""
     from livn_rl.cli import UsageError, _resolve_config
@@ -122,7 +129,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             system, args.out, samples=args.samples, encoder=_encoder_spec(args.encoder), window_ms=args.window_ms,
             trials_per_episode=args.trials_per_episode, noise=args.noise, seed=args.seed, n_copies=args.copies,
             workers=args.workers, target=args.target, progress=not args.quiet,
-            command=shlex.join(["livn-rl", "sample", *sys.argv[2:]]) if sys.argv[1:2] == ["sample"] else None,
+            command=_sample_command(args),
         )
     except (DatasetError, ValueError) as err:
         raise UsageError(err) from None

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import gymnasium as gym
 import numpy as np
 
-from livn_rl.checks import check_number, check_whole
+from livn_rl.checks import check_whole
 
 #: rl-baselines3-zoo's tuned SAC hyperparameters for the tasks our envs wrap (hyperparams/sac.yml); anything not
 #: listed is stable-baselines3's default (buffer 1e6, batch 256, learning starts 100, tau 0.005, gamma 0.99,
@@ -146,7 +146,7 @@ def train_sac(
                         ("n_envs", n_envs)):
         check_whole(name, value, 1)
     if pretrain_steps is not None:
-        check_number("pretrain_steps", pretrain_steps, 0.0)
+        check_whole("pretrain_steps", pretrain_steps, 0)
     from stable_baselines3 import SAC
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.logger import configure

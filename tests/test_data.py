@@ -109,6 +109,7 @@ def test_sampler_killed_mid_run_resumes_without_losing_or_repeating_trials(tmp_p
     finished = sorted(p.name for p in (folder / "data").glob("train-*.parquet"))
     assert 1 <= len(finished) <= 3
     assert main(args) == 0
+    assert read_meta(folder)["command"].startswith("livn-rl sample S1 --samples 30 --out ")  # the card's command
     data = load_dataset(folder)
     assert data["trial"] == list(range(30))
     reference = load_dataset(pendulum_data)

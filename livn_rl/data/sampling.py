@@ -22,7 +22,7 @@ import numpy as np
 
 from livn_rl.checks import check_number, check_whole
 from livn_rl.data.store import (
-    FORMAT_VERSION, DatasetError, completed_shards, read_meta, shard_sizes, write_card, write_meta,
+    COLUMNS, FORMAT_VERSION, DatasetError, completed_shards, read_meta, shard_sizes, write_card, write_meta,
     write_shard,
 )
 
@@ -150,8 +150,7 @@ class _ShardMaker:
         sim.reset(seed)
         for e in self.encoders:
             e.reset(rng)
-        rows: dict[str, list] = {name: [] for name in ("trial", "episode", "step", "seed", "copy", "features", "t_end",
-                                                        "trial_it", "trial_t", "channel_it", "channel_t", "channel_unit")}
+        rows: dict[str, list] = {name: [] for name in COLUMNS}
         c = sim.n_channels
         for step in range(steps):
             # trial = first + copy * steps + step: episodes are contiguous in the dataset
