@@ -5,7 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from livn_rl.checks import check_number
+from livn_rl.checks import check_number, check_whole
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
 
@@ -111,9 +111,7 @@ class LateralLineLocalizeEnv(LivnEnv):
                                         config.source.test_distance_cm if distance_cm is None else distance_cm, 0.0, low_open=True)
         self.observed = self.system.population(population)
         n_bins = min(self.observed.size, 80) if n_bins is None else n_bins
-        if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or not 1 <= n_bins <= self.observed.size:
-            raise ValueError(f"n_bins must be a whole number in 1..{self.observed.size} ({population} size), got {n_bins!r}")
-        self.n_bins = int(n_bins)
+        self.n_bins = check_whole(f"n_bins ({population} has {self.observed.size} cells)", n_bins, 1, self.observed.size)
         self._bin_of = np.arange(self.observed.size) * self.n_bins // self.observed.size
         per_bin = self.observed.size / self.n_bins
         self.count_scale = check_number("count_scale", 2.0 * per_bin if count_scale is None else count_scale, 0.0, low_open=True)

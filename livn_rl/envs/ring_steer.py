@@ -6,7 +6,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from livn_rl.checks import check_number
+from livn_rl.checks import check_number, check_whole
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
 from livn_rl.systems.ring import RingAttractorSystem, population_vector, wrap_deg
@@ -83,10 +83,8 @@ class RingSteerEnv(LivnEnv):
                 raise ValueError(f"RingAttractor-Steer needs system='Ring' or a RingAttractorSystem, got {system!r}")
         elif not isinstance(simulation.system, RingAttractorSystem):
             raise ValueError(f"RingAttractor-Steer needs a RingAttractorSystem, the simulation runs {simulation.system.name!r}")
-        if isinstance(n_sectors, bool) or not isinstance(n_sectors, (int, np.integer)) or n_sectors < 2:
-            raise ValueError(f"n_sectors must be a whole number >= 2, got {n_sectors!r}")
-        if isinstance(cue_steps, bool) or not isinstance(cue_steps, (int, np.integer)) or cue_steps < 0:
-            raise ValueError(f"cue_steps must be a whole number >= 0, got {cue_steps!r}")
+        check_whole("n_sectors", n_sectors, 2)
+        check_whole("cue_steps", cue_steps, 0)
         self.max_current_pa = check_number("max_current_pa", max_current_pa, 0.0, low_open=True)
         self.cue_pa = check_number("cue_pa", cue_pa, 0.0)
         self.min_distance_deg = check_number("min_distance_deg", min_distance_deg, 0.0, 180.0)

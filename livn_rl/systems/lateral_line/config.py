@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
-from livn_rl.checks import check_number
+from livn_rl.checks import check_number, check_whole
 
 RATE_MODES = ("raw", "modulation")
 TEST_MODES = ("sweep", "snapshots")
@@ -281,7 +281,7 @@ def validate(config: LateralLineConfig) -> None:
     line, source, neuron, mon, ts, training = (
         config.line, config.source, config.neuron, config.mon, config.ts, config.training,
     )
-    _whole("line.n", line.n, 2)
+    check_whole("line.n", line.n, 2)
     check_number("line.body_length_cm", line.body_length_cm, 0.0, low_open=True)
     check_number("line.baseline_rate_hz", line.baseline_rate_hz, 0.0)
     check_number("line.gain_hz", line.gain_hz, 0.0)
@@ -310,8 +310,8 @@ def validate(config: LateralLineConfig) -> None:
     if not neuron.v_reset_mv < neuron.v_th_mv:
         raise ValueError(f"neuron.v_reset_mv must be below neuron.v_th_mv ({neuron.v_th_mv}), got {neuron.v_reset_mv}")
 
-    _whole("mon.n", mon.n, 1)
-    _whole("mon.fan_in", mon.fan_in, 1)
+    check_whole("mon.n", mon.n, 1)
+    check_whole("mon.fan_in", mon.fan_in, 1)
     if mon.fan_in > line.n:
         raise ValueError(f"mon.fan_in must be at most line.n ({line.n}), got {mon.fan_in}")
     check_number("mon.sigma_cm", mon.sigma_cm, 0.0, low_open=True)
@@ -322,8 +322,8 @@ def validate(config: LateralLineConfig) -> None:
     check_number("mon.background_weight_mv", mon.background_weight_mv, 0.0)
     _stdp("mon.stdp", mon.stdp)
 
-    _whole("ts.n", ts.n, 2)
-    _whole("ts.out_degree", ts.out_degree, 1)
+    check_whole("ts.n", ts.n, 2)
+    check_whole("ts.out_degree", ts.out_degree, 1)
     if ts.out_degree > ts.n:
         raise ValueError(f"ts.out_degree must be at most ts.n ({ts.n}), got {ts.out_degree}")
     check_number("ts.sigma_cm", ts.sigma_cm, 0.0, low_open=True)
@@ -338,7 +338,7 @@ def validate(config: LateralLineConfig) -> None:
     check_number("ts.lateral_radius", ts.lateral_radius, 0.0, 1.0)
     check_number("ts.lateral_peak_mv", ts.lateral_peak_mv, 0.0)
     _flag("ts.feedback_inhibition", ts.feedback_inhibition)
-    _whole("ts.n_inhibitory", ts.n_inhibitory, 1)
+    check_whole("ts.n_inhibitory", ts.n_inhibitory, 1)
     check_number("ts.p_ts_to_pool (a probability)", ts.p_ts_to_pool, 0.0, 1.0)
     check_number("ts.ts_to_pool_mv", ts.ts_to_pool_mv, 0.0)
     check_number("ts.pool_to_ts_mv", ts.pool_to_ts_mv, 0.0)
@@ -346,7 +346,7 @@ def validate(config: LateralLineConfig) -> None:
     check_number("ts.background_weight_mv", ts.background_weight_mv, 0.0)
     _stdp("ts.stdp", ts.stdp)
 
-    _whole("training.n_trials", training.n_trials, 1)
+    check_whole("training.n_trials", training.n_trials, 1)
     dt = check_number("training.dt_ms", training.dt_ms, 0.0, 1.0, low_open=True)
     for name in ("trial_ms", "test_window_ms"):
         _duration(f"training.{name}", getattr(training, name), dt, positive=True)
@@ -355,10 +355,10 @@ def validate(config: LateralLineConfig) -> None:
     check_number("training.noise_end_hz", training.noise_end_hz, 0.0)
     check_number("training.learning_rate_end", training.learning_rate_end, 0.0, 1.0)
     _choice("training.test_mode", training.test_mode, TEST_MODES)
-    _whole("training.test_positions", training.test_positions, 2)
-    _whole("training.test_repeats", training.test_repeats, 1)
+    check_whole("training.test_positions", training.test_positions, 2)
+    check_whole("training.test_repeats", training.test_repeats, 1)
     _flag("training.plastic_test", training.plastic_test)
-    _whole("training.min_spikes", training.min_spikes, 1)
+    check_whole("training.min_spikes", training.min_spikes, 1)
 
 
 def _stdp(name: str, stdp: STDPConfig) -> None:
@@ -369,11 +369,6 @@ def _stdp(name: str, stdp: STDPConfig) -> None:
     check_number(f"{name}.tau_post_ms", stdp.tau_post_ms, 0.0, low_open=True)
     check_number(f"{name}.w_max_mv", stdp.w_max_mv, 0.0, low_open=True)
     _flag(f"{name}.normalise", stdp.normalise)
-
-
-def _whole(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
 
 
 def _flag(name: str, value: Any) -> None:
