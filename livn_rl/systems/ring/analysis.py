@@ -21,6 +21,11 @@ import numpy as np
 from livn_rl.checks import check_number
 from livn_rl.systems.ring.network import wrap_deg
 
+__all__ = [
+    "EXTINCT_HZ", "RUNAWAY_HZ", "STEP_MS", "Termination", "WINDOW_MS", "bump_drift", "bump_width", "decode_bump",
+    "population_vector", "termination", "window_rates",
+]
+
 #: The reference criterion: 500 ms windows stepped by 50 ms; runaway above 100 Hz, extinct when none above 12 Hz.
 WINDOW_MS = 500.0
 STEP_MS = 50.0
@@ -150,7 +155,10 @@ def bump_width(neuron_i, t_ms, n_exc: int, start_ms: float, stop_ms: float, bin_
     starts = _window_starts(start_ms, stop_ms, bin_ms, bin_ms)
     rates = window_rates(neuron_i, t_ms, n_exc, starts, bin_ms)
     angle, _ = population_vector(rates, 360.0 * np.arange(n_exc) / n_exc)
-    rows = [np.roll(r, -int(round(a * n_exc / 360.0))) for r, a in zip(rates, angle) if np.isfinite(a)]
+    # shift each bin's centre to cell 0, rounding half up after dropping float noise: a bump centred between two cells
+    # must align the same way in every bin (Python's round() goes to even and flips between x.4999.. and x.5000..)
+    shifts = np.floor(np.round(angle * n_exc / 360.0, 6) + 0.5)
+    rows = [np.roll(r, -int(s)) for r, s in zip(rates, shifts) if np.isfinite(s)]
     if not rows:
         return float("nan")
     profile = np.roll(np.mean(rows, axis=0), n_exc // 2)  # the bump's centre in the middle
