@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="benchmarks/results/ring_gain_scan.json", help="JSON output")
     args = parser.parse_args(argv)
 
-    from livn_rl.systems.ring.reference import run_trials, summarise
+    from livn_rl.experiments.ring import run_trials, summarise
 
     specs = [{"E": g, "I": 1.0} for g in args.e_gains] + [{"E": g, "I": g} for g in args.all_gains]
     started = time.perf_counter()

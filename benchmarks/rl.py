@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import livn_rl  # noqa: F401  (registers the envs)
-from livn_rl.training import (
+from livn_rl.experiments.sac import (
     EVAL_SEED, TrainResult, is_livn_env, plot_learning_curves, random_baseline, read_evaluations, sac_hyperparameters, summarise,
     task_of, train_sac,
 )

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import gymnasium as gym
 import numpy as np
 
-from livn_rl.training import EVAL_SEED
+from livn_rl.experiments.sac import EVAL_SEED
 
 #: ``policy(obs, env) -> action``: the policies the benchmarks evaluate (baselines and the trained SAC).
 Policy = Callable[[Any, gym.Env], np.ndarray]

@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 from livn_rl import Simulation
 from livn_rl.analysis import spike_trains
 from livn_rl.recording import Recording
-from livn_rl.systems.lif import LIFSystem, measure_fi_curve, simulate_lif
+from livn_rl.experiments.lif import measure_fi_curve
+from livn_rl.systems.lif import LIFSystem, simulate_lif
 
 SPIKE_TOP_MV = 20.0  # spikes are drawn as lines from the threshold up to here
 

@@ -20,6 +20,11 @@ from livn_rl.recording import Recording
 from livn_rl.stimulus import Pulse
 from livn_rl.systems import System
 
+__all__ = [
+    "Burst", "burst_threshold_hz", "detect_bursts", "fi_curve", "firing_rate", "grid_shape", "isi_stats", "mean_rates",
+    "population_rates", "rheobase", "spike_trains", "stimulation_responses", "stimulation_window", "window_rate_hz",
+]
+
 
 @dataclass(frozen=True)
 class Burst:

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["check_number", "check_whole"]
+
 
 def check_number(name: str, value: Any, low: float | None = None, high: float | None = None, *,
                  low_open: bool = False, high_open: bool = False) -> float:

@@ -12,11 +12,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Iterable, Literal, Sequence, Union
 
 import numpy as np
 
 from livn_rl.checks import check_whole
+
+__all__ = [
+    "Pulse", "StimulusLike", "as_currents", "n_timesteps", "parse_pulse_spec", "pulse_train", "render", "stack_copies",
+]
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,47 @@ def render(pulses: Iterable[Pulse], n_channels: int, duration_ms: float, dt_ms: 
         values = amplitude[index, None] * signs[None, :]
         np.add.at(wave, (at[inside], np.broadcast_to(channel[index, None], at.shape)[inside]), values[inside])
     return wave
+
+
+#: What a window's stimulation may be given as: nothing, pulses, or channel currents (uA) on the simulation grid.
+StimulusLike = Union[None, Pulse, Sequence[Pulse], np.ndarray]
+
+
+def as_currents(stimulus: StimulusLike, n_channels: int, duration_ms: float, dt_ms: float) -> np.ndarray | None:
+    """One window's stimulation as channel currents (uA): ``None`` for no stimulation (``None`` or no pulses),
+    pulses rendered with :func:`render`, arrays as float arrays (their shape is the caller's to check).
+
+    This is the one place where pulses become currents: the engine, the vector envs and the sampler all call it.
+    """
+    if stimulus is None or (isinstance(stimulus, (list, tuple)) and len(stimulus) == 0):
+        return None
+    if isinstance(stimulus, Pulse) or (isinstance(stimulus, (list, tuple)) and all(isinstance(p, Pulse) for p in stimulus)):
+        pulses = [stimulus] if isinstance(stimulus, Pulse) else list(stimulus)
+        return render(pulses, n_channels, duration_ms, dt_ms)
+    try:
+        return np.asarray(stimulus, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"stimulus must be None, a list of Pulse or an array of channel currents (uA), got {type(stimulus).__name__}"
+        ) from None
+
+
+def stack_copies(stimuli: Sequence[StimulusLike], n_channels: int, duration_ms: float, dt_ms: float) -> np.ndarray:
+    """Per-copy stimulation (one :data:`StimulusLike` per copy) as one ``(n_copies, n_timesteps, n_channels)`` array
+    of channel currents (uA), zero where a copy has none."""
+    rows = n_timesteps(duration_ms, dt_ms)
+    stacked = np.zeros((len(stimuli), rows, n_channels))
+    for k, stimulus in enumerate(stimuli):
+        currents = as_currents(stimulus, n_channels, duration_ms, dt_ms)
+        if currents is None:
+            continue
+        if currents.shape != (rows, n_channels):
+            raise ValueError(
+                f"stimulus of copy {k} has shape {currents.shape}, expected ({rows}, {n_channels}) "
+                f"(timesteps of {dt_ms} ms x channels)"
+            )
+        stacked[k] = currents
+    return stacked
 
 
 _SPEC = re.compile(

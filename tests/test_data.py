@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -312,7 +311,7 @@ def test_export_to_minari(tmp_path, pendulum_data, monkeypatch):
 def test_training_logs_evaluations_and_pretrains_on_the_dataset(tmp_path, pendulum_data):
     import torch
 
-    from livn_rl.training import read_evaluations, train_sac
+    from livn_rl.experiments.sac import read_evaluations, train_sac
 
     torch.set_num_threads(1)
     log = tmp_path / "eval.jsonl"

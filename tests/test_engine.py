@@ -451,7 +451,7 @@ def test_memory_stays_flat_over_many_steps(sim_s1):
     for k in range(800):
         rec = step(k)
         n_spikes += rec.neuron_i.size
-        assert len(sim_s1._spikes.variables["i"].get_value()) == 0, "the spike monitor must be emptied every step"
+        assert len(sim_s1._monitors.spikes.variables["i"].get_value()) == 0, "the spike monitor must be emptied every step"
     assert n_spikes > 300, "the steps must produce spikes for the monitor check to mean anything"
     assert rec.t_start_ms == pytest.approx(799.0)
     assert rec.neuron_i.size == 0 or rec.neuron_t_ms.min() >= 799.0

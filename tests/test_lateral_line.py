@@ -18,7 +18,8 @@ from livn_rl.systems.lateral_line.hydrodynamics import (
     afferent_positions_cm, afferent_rates, drive, pressure_gradient_pa_per_m, wavelets,
 )
 from livn_rl.systems.lateral_line.metrics import CHANCE_SIGMA_THETA, decoded_position_cm, map_quality
-from livn_rl.systems.lateral_line.runs import load_artifact, prepare_run_folder, sanitise_run_name
+from livn_rl.experiments.lateral_line.runs import prepare_run_folder, sanitise_run_name
+from livn_rl.systems.lateral_line.artifacts import load_artifact
 
 #: A reduced circuit for tests: every Cython test uses these sizes, so it compiles once.
 SMALL = ["mon.n=400", "ts.n=40", "ts.n_inhibitory=5"]
@@ -247,7 +248,7 @@ def test_stdp_improves_the_map_and_beats_the_control():
     """The scientific result's direction on a reduced network (400 MON, 40 TS, 40 trials of 200 ms, two seeds):
     after training, the STDP circuit's map is better than before training and better than the no-STDP control's
     on the same seeds and stimuli."""
-    from livn_rl.systems.lateral_line.training import run_lateral_line
+    from livn_rl.experiments.lateral_line.training import run_lateral_line
 
     config = preset("fast").with_overrides(SMALL + ["training.trial_ms=200", "training.test_window_ms=50"])
     gains = []

@@ -10,13 +10,14 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
-from brian2 import Mohm, mV, ms, nA, nS
+from brian2 import Mohm, mV, ms, nA
 
 from livn_rl import Simulation, make_system, pulse_train
 from livn_rl.analysis import fi_curve, firing_rate, isi_stats, rheobase, spike_trains
 from livn_rl.recording import Recording
 from livn_rl.systems import LIFSystem, list_reference_systems, list_systems, simulate_lif
-from livn_rl.systems.lif import lif_rate, measure_fi_curve
+from livn_rl.experiments.lif import measure_fi_curve
+from livn_rl.systems.lif import lif_rate
 
 FAST = {"target": "numpy"}
 EXAMPLE = {"num_steps": 200, "rate": 0.08, "threshold": 1.0, "spike_fraction": 0.4, "dv": 0.04, "du": 1.0,

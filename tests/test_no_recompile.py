@@ -142,16 +142,16 @@ def test_a_second_simulation_of_the_same_system_does_not_recompile(compile_count
 def test_direct_calls_of_compiled_code_give_the_same_spikes(monkeypatch):
     """The engine lets Network.run call the compiled Cython code directly; Brian2's own call path gives the same
     spikes, and the direct calls are really in place."""
-    from livn_rl import engine
+    from livn_rl.engine import parked_run
 
     def run(direct: bool):
         if not direct:
-            monkeypatch.setattr(engine, "_call_code_directly", lambda net, skip: [])
+            monkeypatch.setattr(parked_run, "call_code_directly", lambda net, skip: [])
         with Simulation("S1", seed=3, target="cython", record_voltages=[0]) as sim:
             recs = [sim.step(pulse_train(k % sim.n_channels, 15.0, 0.5) if k % 2 else None, 10.0) for k in range(8)]
             sim.reset(4)
             recs.append(sim.run(30.0))
-            patched = len(sim._direct)
+            patched = len(sim._run.patched)
         monkeypatch.undo()
         return recs, patched
 

@@ -149,7 +149,7 @@ def test_bump_decoding_width_and_drift_on_synthetic_spikes():
 # ----------------------------------------------------------------------------------------------- the ring
 @pytest.mark.slow
 def test_bump_holds_the_cue_under_normal_serotonin_and_fails_earlier_with_more():
-    from livn_rl.systems.ring.reference import run_trials
+    from livn_rl.experiments.ring import run_trials
 
     normal, increased = run_trials(["normal", "increased"], seeds=[0])
     # spontaneous state before the cue: a few Hz, no bump

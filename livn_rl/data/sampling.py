@@ -138,7 +138,7 @@ class _ShardMaker:
 
     def make(self, index: int, counter=None) -> Path:
         """Simulate shard ``index`` and write it."""
-        from livn_rl.stimulus import render
+        from livn_rl.stimulus import stack_copies
 
         meta, sim = self.meta, self.sim
         k_copies, steps, window = meta["n_copies"], meta["trials_per_episode"], meta["window_ms"]
@@ -158,8 +158,7 @@ class _ShardMaker:
             if not live:
                 break
             stimuli = [self.encoders[k].encode(features[step, k]) for k in range(k_copies)]
-            arrays = [s if isinstance(s, np.ndarray) else render(s or [], c, window, meta["dt_ms"]) for s in stimuli]
-            stacked = np.stack(arrays)
+            stacked = stack_copies(stimuli, c, window, meta["dt_ms"])
             recording = sim.step(stacked if np.any(stacked) else None, window)
             t0 = recording.t_start_ms
             for k in live:

@@ -29,6 +29,8 @@ from livn_rl.mea import MEA
 from livn_rl.recording import Recording
 from livn_rl.stimulus import Pulse
 
+__all__ = ["Decoder", "Encoder", "StimulationContext", "check_fits", "from_unit", "unit_dims"]
+
 
 @dataclass(frozen=True)
 class StimulationContext:

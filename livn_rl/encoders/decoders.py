@@ -14,6 +14,8 @@ from livn_rl.encoders.base import Decoder, StimulationContext, from_unit, unit_d
 from livn_rl.encoders.encoders import population_layout
 from livn_rl.recording import Recording
 
+__all__ = ["ChannelRateDecoder", "FirstSpikeDecoder", "LinearDecoder", "PopulationVectorDecoder"]
+
 _UNIT_BOX = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
 
 

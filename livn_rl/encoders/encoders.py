@@ -16,6 +16,8 @@ from livn_rl.checks import check_number, check_whole
 from livn_rl.encoders.base import Encoder, StimulationContext
 from livn_rl.stimulus import Pulse
 
+__all__ = ["PopulationEncoder", "PulseEncoder", "RateEncoder", "TimingEncoder", "population_layout"]
+
 
 def _unit(x: np.ndarray) -> np.ndarray:
     """[-1, 1] -> [0, 1], clipped."""

@@ -28,6 +28,8 @@ from livn_rl.engine import Simulation
 from livn_rl.recording import Recording
 from livn_rl.stimulus import Pulse, n_timesteps
 
+__all__ = ["CONTROL_DT_MS", "LivnEnv", "RENDER_HISTORY_MS"]
+
 #: Recent windows kept for the raster of :meth:`LivnEnv.render` (at most this much simulated time).
 RENDER_HISTORY_MS = 1000.0
 #: The engine's default control interval: windows are whole multiples of it.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from livn_rl.checks import check_number
 from livn_rl.envs.culture_control import CultureControlEnv
 
+__all__ = ["BurstSuppressionEnv"]
+
 
 class BurstSuppressionEnv(CultureControlEnv):
     """Prevent the culture's spontaneous network bursts, spending as little stimulation energy as possible.

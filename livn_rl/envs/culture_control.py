@@ -15,6 +15,8 @@ from livn_rl.encoders import ChannelRateDecoder, RateEncoder
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
 
+__all__ = ["CultureControlEnv"]
+
 
 class CultureControlEnv(LivnEnv):
     """Base class: per-channel amplitude actions, channel-rate observations and an energy measure.

@@ -9,6 +9,8 @@ from livn_rl.checks import check_number, check_whole
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
 
+__all__ = ["LateralLineLocalizeEnv"]
+
 
 class LateralLineLocalizeEnv(LivnEnv):
     """Report the position of a vibrating sphere moving along the fish from the activity of the lateral-line
@@ -85,7 +87,7 @@ class LateralLineLocalizeEnv(LivnEnv):
         copy: int = 0,
     ) -> None:
         from livn_rl.systems.lateral_line import LateralLineSystem, make_lateral_line
-        from livn_rl.systems.lateral_line.runs import load_artifact
+        from livn_rl.systems.lateral_line.artifacts import load_artifact
 
         if simulation is None:
             if artifact is not None:

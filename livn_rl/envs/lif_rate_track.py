@@ -9,6 +9,8 @@ from livn_rl.checks import check_number
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
 
+__all__ = ["LIFRateTrackEnv"]
+
 
 class LIFRateTrackEnv(LivnEnv):
     """Set the input current of LIF neurons so that their mean firing rate follows a target that jumps during the

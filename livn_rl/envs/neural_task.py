@@ -11,6 +11,8 @@ from livn_rl.encoders import ChannelRateDecoder, check_fits, make_decoder, make_
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
 
+__all__ = ["DEFAULT_WINDOW_MS", "NeuralTaskEnv", "TASK_WINDOWS_MS"]
+
 #: Neural time equals task time: the window of each task is its own time step.
 TASK_WINDOWS_MS = {
     "Pendulum-v1": 50.0,  # dt = 0.05 s

@@ -7,6 +7,8 @@ import numpy as np
 from livn_rl.checks import check_whole
 from livn_rl.envs.culture_control import CultureControlEnv
 
+__all__ = ["PatternEnv"]
+
 
 class PatternEnv(CultureControlEnv):
     """Make the culture's activity across the array match a target pattern.

@@ -6,6 +6,8 @@ import numpy as np
 
 from livn_rl.envs.culture_control import CultureControlEnv
 
+__all__ = ["RateClampEnv"]
+
 
 class RateClampEnv(CultureControlEnv):
     """Hold the detected rates of chosen channels at target rates, with as little stimulation as possible.

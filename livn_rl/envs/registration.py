@@ -23,6 +23,14 @@ from livn_rl.envs.rate_clamp import RateClampEnv
 from livn_rl.envs.ring_steer import RingSteerEnv
 from livn_rl.envs.vector import LivnVectorEnv
 
+__all__ = [
+    "CONTROL", "NAMESPACE", "REFERENCE", "SYSTEMS", "TASKS", "env_ids", "make_burst_suppression",
+    "make_burst_suppression_vector", "make_lateral_line_localize", "make_lateral_line_localize_vector",
+    "make_lif_rate_track", "make_lif_rate_track_vector", "make_neural_task", "make_neural_task_vector", "make_pattern",
+    "make_pattern_vector", "make_rate_clamp", "make_rate_clamp_vector", "make_ring_steer", "make_ring_steer_vector",
+    "register_envs", "valid_kwargs",
+]
+
 NAMESPACE = "livn_rl"
 SYSTEMS = ("S1", "S2", "S3")
 #: Neural-in-the-loop tasks: short name -> (Gymnasium id, max_episode_steps).

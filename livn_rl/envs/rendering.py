@@ -9,6 +9,8 @@ from matplotlib.figure import Figure
 from livn_rl.plots import plot_mea, plot_raster
 from livn_rl.recording import Recording
 
+__all__ = ["draw_frame", "show_frame"]
+
 
 def draw_frame(env, history: list[Recording], task_frame: np.ndarray | None) -> np.ndarray:
     """An ``(height, width, 3)`` uint8 frame of ``env``'s recent activity (and ``task_frame`` when given)."""

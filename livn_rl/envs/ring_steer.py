@@ -11,6 +11,8 @@ from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
 from livn_rl.systems.ring import RingAttractorSystem, population_vector, wrap_deg
 
+__all__ = ["RingSteerEnv"]
+
 
 class RingSteerEnv(LivnEnv):
     """Move the ring attractor's bump to a target angle with direct current into angular sectors, and hold it.

@@ -23,7 +23,9 @@ from gymnasium.vector.utils import batch_space
 from livn_rl.checks import check_whole
 from livn_rl.engine import Simulation
 from livn_rl.envs.base import LivnEnv
-from livn_rl.stimulus import render
+from livn_rl.stimulus import stack_copies
+
+__all__ = ["LivnVectorEnv"]
 
 
 class LivnVectorEnv(VectorEnv):
@@ -128,20 +130,17 @@ class LivnVectorEnv(VectorEnv):
         actions = np.asarray(actions)
         if actions.shape[:1] != (self.num_envs,):
             raise ValueError(f"actions must have shape {self.action_space.shape} (one action per copy), got {actions.shape}")
-        n_rows = self.envs[0].context.n_timesteps
-        stimuli = np.zeros((self.num_envs, n_rows, self.simulation.n_channels))
         checked: list[tuple[np.ndarray, int] | None] = []
+        per_copy = []
         for k, env in enumerate(self.envs):
             if self._pending_reset[k]:
                 checked.append(None)
+                per_copy.append(None)
                 continue
             action, clipped = env.check_action(actions[k])
             checked.append((action, clipped))
-            stimulus = env.stimulus(action)
-            if isinstance(stimulus, (list, tuple)):
-                stimulus = render(stimulus, self.simulation.n_channels, self.window_ms, self.simulation.dt_ms) if stimulus else None
-            if stimulus is not None:
-                stimuli[k] = stimulus
+            per_copy.append(env.stimulus(action))
+        stimuli = stack_copies(per_copy, self.simulation.n_channels, self.window_ms, self.simulation.dt_ms)
         recording = self.simulation.step(stimuli if np.any(stimuli) else None, self.window_ms)
 
         observations, infos = [None] * self.num_envs, [dict() for _ in range(self.num_envs)]

@@ -19,6 +19,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+__all__ = [
+    "CELL_TYPES", "FAST_SPIKING", "IZHIKEVICH_EQUATIONS", "IZHIKEVICH_RESET", "IZHIKEVICH_THRESHOLD", "IzhikevichCell",
+    "REGULAR_SPIKING", "cell_type",
+]
+
 #: Membrane and recovery dynamics; ``I_in`` is whatever input current the system defines.
 IZHIKEVICH_EQUATIONS = """
 dv/dt = (k*(v - v_r)*(v - v_t) - u + I_in) / C : volt

@@ -24,6 +24,8 @@ from livn_rl.systems.cells import (
 from livn_rl.systems.synapses import SYNAPSE_MODEL, SYNAPSE_ON_PRE, SYNAPTIC_CURRENT_EQUATIONS, SynapseKinetics
 from livn_rl.systems.system import STIMULUS_EQUATION, BuiltSystem, Population, System
 
+__all__ = ["BACKGROUND_EQUATIONS", "CULTURE_EQUATIONS", "Culture", "CultureConfig", "generate_culture"]
+
 BACKGROUND_EQUATIONS = """
 dI_noise/dt = -I_noise/tau_noise + noise_sigma*noise_gain*sqrt(2/tau_noise)*xi : amp
 I_bias : amp (constant)

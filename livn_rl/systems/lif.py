@@ -42,6 +42,10 @@ from livn_rl.checks import check_number, check_whole
 from livn_rl.mea import MEA
 from livn_rl.systems.system import STIMULUS_EQUATION, BuiltSystem, Population, System
 
+__all__ = [
+    "LIFSystem", "LIF_EQUATIONS", "LIF_RESET", "LIF_THRESHOLD", "as_quantity", "lif_rate", "make_lif", "simulate_lif",
+]
+
 # ------------------------------------------------------------------------------------------------ discrete time
 
 
@@ -410,41 +414,3 @@ class LIFSystem(System):
 def make_lif(mea: MEA | None = None, **kwargs: Any) -> LIFSystem:
     """:class:`LIFSystem` by keyword (``make_system("LIF", n_neurons=50, tau=20*ms)`` calls this)."""
     return LIFSystem(mea=mea, **kwargs)
-
-
-def measure_fi_curve(
-    currents,
-    duration_ms: float = 300.0,
-    dt_ms: float = 0.025,
-    target: str = "auto",
-    start_ms: float = 0.0,
-    **lif_kwargs: Any,
-) -> dict[str, np.ndarray]:
-    """Simulate the F-I curve of a LIF neuron: one neuron per current, driven by ``I_ext``, in one Brian2 run.
-
-    :param currents: the input currents, a Brian2 quantity array in nA
-    :param duration_ms: simulated time (ms), a whole number of ms
-    :param dt_ms: integration step (ms); the rate error of the discrete spike times is below ``dt / ISI``
-    :param target: Brian2 code generation target (``"auto"``, ``"cython"`` or ``"numpy"``)
-    :param start_ms: ignore spikes before this time (ms)
-    :param lif_kwargs: the other :class:`LIFSystem` parameters (``tau``, ``t_ref``, ``reset``, ...)
-    :returns: ``{"current_na", "rate_hz", "analytic_hz", "cv"}`` in ascending order of current: the currents (nA),
-        the simulated rates (``1 / mean ISI``, Hz), the analytic rates of :func:`lif_rate` (Hz) and the ISI
-        coefficients of variation
-    """
-    from brian2 import nA
-
-    from livn_rl.analysis import fi_curve, isi_stats
-    from livn_rl.engine import Simulation
-
-    current_na = np.sort(np.atleast_1d(as_quantity("I_ext", currents)) * 1e9)
-    system = LIFSystem(current_na.size, I_ext=current_na * nA, **lif_kwargs)
-    with Simulation(system, seed=0, dt_ms=dt_ms, target=target) as sim:
-        recording = sim.run(duration_ms)
-    current_na, rate = fi_curve(recording, current_na, start_ms=start_ms)
-    return {
-        "current_na": current_na,
-        "rate_hz": rate,
-        "analytic_hz": system.analytic_rate(current_na * nA),
-        "cv": isi_stats(recording, start_ms=start_ms)["cv"],
-    }

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+__all__ = ["SYNAPSE_MODEL", "SYNAPSE_ON_PRE", "SYNAPTIC_CURRENT_EQUATIONS", "SynapseKinetics"]
+
 #: Synaptic current into the membrane; the Mg block is Jahr & Stevens (1990).
 SYNAPTIC_CURRENT_EQUATIONS = """
 I_syn = g_ampa*(E_ampa - v) + g_nmda*(E_nmda - v)/(1 + mg_mM/3.57*exp(-0.062*v/mV)) + g_gaba*(E_gaba - v) : amp

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["BuiltSystem", "Population", "STIMULUS_EQUATION", "System"]
+
 #: The stimulation term every system adds to its input current. The engine defines ``stim_current`` (a 2-D
 #: TimedArray in nA over one control interval and all neurons, refilled in place before each interval) and
 #: ``stim_rows`` (its number of rows), so no stimulus ever changes the generated code.

@@ -17,6 +17,11 @@ from typing import Any
 
 from livn_rl.checks import check_number, check_whole
 
+__all__ = [
+    "LateralLineConfig", "LineConfig", "MONConfig", "NeuronConfig", "PRESETS", "RATE_MODES", "STDPConfig",
+    "SourceConfig", "TEST_MODES", "TSConfig", "TrainingConfig", "preset", "validate",
+]
+
 RATE_MODES = ("raw", "modulation")
 TEST_MODES = ("sweep", "snapshots")
 

@@ -29,6 +29,10 @@ import numpy as np
 from livn_rl.checks import check_number
 from livn_rl.systems.lateral_line.config import LineConfig, SourceConfig
 
+__all__ = [
+    "WATER_DENSITY_KG_M3", "afferent_positions_cm", "afferent_rates", "drive", "pressure_gradient_pa_per_m", "wavelets",
+]
+
 WATER_DENSITY_KG_M3 = 1000.0
 
 

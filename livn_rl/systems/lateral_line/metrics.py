@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["CHANCE_SIGMA_THETA", "decode", "decoded_position_cm", "map_quality", "tuning_curves", "wrap"]
+
 #: sigma_theta of a decoder that guesses uniformly at random.
 CHANCE_SIGMA_THETA = float(2 * np.pi / np.sqrt(12))
 

@@ -40,6 +40,11 @@ from livn_rl.systems.lateral_line.config import LateralLineConfig, STDPConfig
 from livn_rl.systems.lateral_line.hydrodynamics import afferent_positions_cm, afferent_rates
 from livn_rl.systems.system import STIMULUS_EQUATION, BuiltSystem, Population, System
 
+__all__ = [
+    "BACKGROUND", "EQUATIONS", "LateralLineSystem", "PLASTIC", "PLASTIC_MODEL", "PLASTIC_ON_POST", "PLASTIC_ON_PRE",
+    "ROW_UM", "THRESHOLD", "UM_PER_CM", "make_lateral_line",
+]
+
 #: Chip micrometres per centimetre of body: the populations are laid out as rows along the body on a 2 mm chip.
 UM_PER_CM = 200.0
 #: Row of each population on the chip (um).

@@ -44,6 +44,11 @@ from livn_rl.mea import MEA
 from livn_rl.systems.cells import IZHIKEVICH_EQUATIONS, IZHIKEVICH_RESET, IZHIKEVICH_THRESHOLD, IzhikevichCell
 from livn_rl.systems.system import STIMULUS_EQUATION, BuiltSystem, Population, System
 
+__all__ = [
+    "BACKGROUND_CODE", "DEFAULT_CONFIG", "RING_EQUATIONS", "RingAttractorSystem", "RingConfig", "SEROTONIN_LEVELS",
+    "SYNAPSE_MODEL", "SYNAPSE_ON_PRE", "check_angle", "make_ring", "wrap_deg",
+]
+
 #: The default parameters (a YAML file next to this module).
 DEFAULT_CONFIG = Path(__file__).parent / "ring.yaml"
 #: The reference serotonin levels, in the order tables and figures show them.

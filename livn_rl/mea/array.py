@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["MEA"]
+
 
 @dataclass
 class MEA:

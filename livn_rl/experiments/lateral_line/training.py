@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from livn_rl.engine import Simulation
 from livn_rl.recording import Recording
 from livn_rl.systems.lateral_line.config import LateralLineConfig
 from livn_rl.systems.lateral_line.metrics import map_quality
 from livn_rl.systems.lateral_line.network import LateralLineSystem
+
+__all__ = ["KEPT_TRIALS", "RunResult", "TestResult", "run_lateral_line", "run_test"]
 
 #: Training trials whose spikes are kept for the rasters (the first and the last ones).
 KEPT_TRIALS = 2
@@ -154,7 +157,6 @@ def run_lateral_line(config: LateralLineConfig, seed: int = 0, *, stdp: bool = T
     :param target: Brian2 code generation target
     :param progress: show a progress bar over the training trials
     """
-    from livn_rl.engine import Simulation
 
     start = time.perf_counter()
     config = config if stdp else config.without_stdp()

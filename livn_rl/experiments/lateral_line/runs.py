@@ -5,7 +5,7 @@
     <out>/<run-name>/
         params.json                       the full resolved configuration (and the command's options)
         run_summary.json                  topology, per-seed test TS spike counts and map quality, STDP vs control
-        figures/*.png                     see livn_rl.systems.lateral_line.figures
+        figures/*.png                     see livn_rl.experiments.lateral_line.figures
         artifacts/<tag>_seed_<seed>.npz   learned weights and connectivity (tag: stdp or no_stdp)
         artifacts/<tag>_seed_<seed>.json  what the npz holds and how it was made (mode, seed, preset, metrics)
 """
@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from livn_rl.systems.lateral_line.config import LateralLineConfig
-from livn_rl.systems.lateral_line.training import RunResult
+from livn_rl.experiments.lateral_line.training import RunResult
+
+__all__ = ["artifact_tag", "comparison", "prepare_run_folder", "sanitise_run_name", "save_artifact", "topology"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -84,36 +85,10 @@ def save_artifact(folder: Path, result: RunResult, preset_name: str) -> Path:
             "ts_positions_cm": "nominal body position of each TS neuron",
         },
         "config": result.config.to_dict(),
-        "load": "livn_rl.systems.lateral_line.runs.load_artifact(path) -> (config, seed, weights)",
+        "load": "livn_rl.systems.lateral_line.artifacts.load_artifact(path) -> (config, seed, weights)",
     }
     stem.with_suffix(".json").write_text(json.dumps(sidecar, indent=2))
     return stem.with_suffix(".npz")
-
-
-def load_artifact(path: str | Path) -> tuple[LateralLineConfig, int, dict[str, np.ndarray]]:
-    """Read an artifact written by :func:`save_artifact`: its config, seed and learned weights (mV).
-
-    ``LateralLineSystem(config, seed, weights=weights)`` rebuilds the trained network.
-    """
-    path = Path(path)
-    sidecar = path.with_suffix(".json")
-    if path.suffix != ".npz" or not path.is_file():
-        raise ValueError(f"lateral-line artifact {str(path)!r} must be an existing .npz file written by livn-rl lateral-line")
-    if not sidecar.is_file():
-        raise ValueError(f"lateral-line artifact {str(path)!r} has no JSON sidecar {sidecar.name!r}")
-    meta = json.loads(sidecar.read_text())
-    config = LateralLineConfig.from_dict(meta["config"])
-    with np.load(path) as data:
-        weights = {key: np.array(data[f"{key}_w_mv"]) for key in ("ll_mon", "mon_ts")}
-        connectivity = {key: (np.array(data[f"{key}_i"]), np.array(data[f"{key}_j"])) for key in ("ll_mon", "mon_ts")}
-    from livn_rl.systems.lateral_line.network import LateralLineSystem
-
-    rebuilt = LateralLineSystem(config, seed=int(meta["seed"])).connections
-    for key, (i, j) in connectivity.items():
-        if not (np.array_equal(rebuilt[key]["i"], i) and np.array_equal(rebuilt[key]["j"], j)):
-            raise ValueError(f"artifact {str(path)!r}: the {key} connectivity differs from what its config and seed "
-                             "build now (was it made by another livn_rl version?)")
-    return config, int(meta["seed"]), weights
 
 
 def topology(result: RunResult) -> dict:

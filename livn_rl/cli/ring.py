@@ -8,6 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from livn_rl.cli.common import UsageError, add_command
+
+__all__ = ["add_parser", "cmd_ring"]
+
 DESCRIPTION = """\
 Run the ring attractor's reference trials: for each serotonin level and seed, 5 s of the ring (360 RS + 90 FS
 Izhikevich cells, dt 0.1 ms) with a cue at 100 degrees from 1 to 1.25 s. Writes the table of termination time (the
@@ -33,8 +37,8 @@ def add_parser(commands) -> None:
     """Add the ``ring`` command to the ``livn-rl`` sub-parsers."""
     from livn_rl.systems.ring.network import SEROTONIN_LEVELS
 
-    ring = commands.add_parser("ring", help="the ring attractor's reference trials: table, raster GIFs, bump figures",
-                               description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ring = add_command(commands, "ring", help="the ring attractor's reference trials: table, raster GIFs, bump figures",
+                       description=DESCRIPTION, epilog=EPILOG, handler=cmd_ring)
     ring.add_argument("--serotonin", nargs="+", default=["all"], metavar="LEVEL",
                       help=f"levels to run: {', '.join(SEROTONIN_LEVELS)} or all (default: all)")
     ring.add_argument("--seeds", type=int, default=3, metavar="N", help="trials per level, seeds 0..N-1 (default: 3)")
@@ -45,14 +49,12 @@ def add_parser(commands) -> None:
     ring.add_argument("--no-gif", dest="gif", action="store_false", help="skip the animated rasters")
     ring.add_argument("--overwrite", action="store_true", help="replace existing outputs in --out")
     ring.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    ring.set_defaults(handler=cmd_ring)
 
 
 def cmd_ring(args: argparse.Namespace) -> int:
     """Validate, run the trials, write table, JSON and figures."""
     import math
 
-    from livn_rl.cli import UsageError
     from livn_rl.systems.ring.network import SEROTONIN_LEVELS, RingAttractorSystem
 
     levels = list(SEROTONIN_LEVELS) if args.serotonin == ["all"] else list(dict.fromkeys(args.serotonin))
@@ -80,7 +82,7 @@ def cmd_ring(args: argparse.Namespace) -> int:
     except OSError as err:
         raise UsageError(f"--out {args.out!r}: cannot create it ({err.strerror})") from None
 
-    from livn_rl.systems.ring.reference import bump_figure, raster_gif, run_trials, summarise, table_markdown
+    from livn_rl.experiments.ring import bump_figure, raster_gif, run_trials, summarise, table_markdown
 
     seeds = list(range(args.seeds))
     if args.target != "numpy" and not args.quiet:

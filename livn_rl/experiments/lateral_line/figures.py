@@ -10,7 +10,12 @@ from matplotlib.figure import Figure
 
 from livn_rl.recording import Recording
 from livn_rl.systems.lateral_line.metrics import CHANCE_SIGMA_THETA, decoded_position_cm, tuning_curves
-from livn_rl.systems.lateral_line.training import RunResult
+from livn_rl.experiments.lateral_line.training import RunResult
+
+__all__ = [
+    "COLOURS", "seeds_figure", "summary_figure", "test_raster_figure", "ts_vs_position_figure", "tuning_figure",
+    "weight_profile_figure",
+]
 
 COLOURS = {"LL": "#7f7f7f", "MON": "#2f6db5", "TS": "#1b7f3b", "INH": "#d1453b"}
 

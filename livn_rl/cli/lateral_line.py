@@ -1,5 +1,5 @@
 """``livn-rl lateral-line``: train the lateral-line circuit on several seeds, with the no-STDP control, and write a
-run folder (see :mod:`livn_rl.systems.lateral_line.runs`)."""
+run folder (see :mod:`livn_rl.experiments.lateral_line.runs`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import argparse
 import json
 import sys
 import time
+
+from livn_rl.cli.common import UsageError, add_command
+
+__all__ = ["add_parser", "cmd_lateral_line"]
 
 DESCRIPTION = """\
 Train the lateral-line reference circuit (LL afferents -> MON -> TS, STDP on MON->TS) to map the position of a
@@ -57,13 +61,10 @@ examples:
 
 def add_parser(commands) -> None:
     """Add the ``lateral-line`` subcommand to the ``livn-rl`` parser."""
-    from livn_rl.cli import _fill
     from livn_rl.systems.lateral_line.config import PRESETS
 
-    parser = commands.add_parser(
-        "lateral-line", help="train the lateral-line circuit's STDP place map and write a run folder",
-        description=_fill(DESCRIPTION), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(commands, "lateral-line", help="train the lateral-line circuit's STDP place map and write a run folder",
+                         description=DESCRIPTION, epilog=EPILOG, handler=cmd_lateral_line)
     parser.add_argument("--preset", choices=PRESETS, default="fast", help="parameter preset (default: fast)")
     parser.add_argument("--run-name", default="lateral_line", metavar="NAME",
                         help="name of the run folder; path separators are replaced by '_' (default: lateral_line)")
@@ -80,13 +81,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--target", choices=("auto", "cython", "numpy"), default="auto",
                         help="Brian2 code generation target (default: auto)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=cmd_lateral_line)
 
 
 def cmd_lateral_line(args: argparse.Namespace) -> int:
-    from livn_rl.cli import UsageError
     from livn_rl.systems.lateral_line.config import preset
-    from livn_rl.systems.lateral_line.runs import prepare_run_folder, sanitise_run_name
+    from livn_rl.experiments.lateral_line.runs import prepare_run_folder, sanitise_run_name
 
     if args.seeds < 1:
         raise UsageError(f"--seeds must be a whole number >= 1, got {args.seeds}")
@@ -113,9 +112,9 @@ def cmd_lateral_line(args: argparse.Namespace) -> int:
 
 
 def _run(args, config, folder, seeds: list[int], modes: list[bool]) -> int:
-    from livn_rl.systems.lateral_line import figures
-    from livn_rl.systems.lateral_line.runs import comparison, save_artifact, topology
-    from livn_rl.systems.lateral_line.training import run_lateral_line
+    from livn_rl.experiments.lateral_line import figures
+    from livn_rl.experiments.lateral_line.runs import comparison, save_artifact, topology
+    from livn_rl.experiments.lateral_line.training import run_lateral_line
 
     start = time.perf_counter()
     results, controls = [], []

@@ -4,7 +4,7 @@ A trial runs the ring for ``trial_ms`` (5 s) at dt = 0.1 ms with the cue of its 
 1.25 s by default) and measures, on the excitatory spikes (:mod:`livn_rl.systems.ring.analysis`): the termination time and its
 reason, the bump's width during the delay, its drift and its distance from the cue.
 
->>> from livn_rl.systems.ring.reference import run_trials, summarise
+>>> from livn_rl.experiments.ring import run_trials, summarise
 >>> trials = run_trials(["normal", "increased"], seeds=[0, 1])
 >>> summarise(trials)["normal"]["termination_ms"]["mean"]
 """
@@ -16,8 +16,14 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from livn_rl.engine import Simulation
 from livn_rl.systems.ring.analysis import STEP_MS, WINDOW_MS, bump_drift, bump_width, decode_bump, termination, window_rates
 from livn_rl.systems.ring.network import SEROTONIN_LEVELS, RingAttractorSystem, wrap_deg
+
+__all__ = [
+    "DECODE_STEP_MS", "DECODE_WINDOW_MS", "DT_MS", "bump_figure", "raster_gif", "run_trial", "run_trials", "summarise",
+    "table_markdown",
+]
 
 #: Integration step of the reference trials (ms).
 DT_MS = 0.1
@@ -68,7 +74,6 @@ def run_trials(levels: Sequence[str | dict] = SEROTONIN_LEVELS, seeds: Iterable[
     :param progress: show a progress bar over trials
     :param ring_kwargs: further :class:`RingAttractorSystem` arguments (``cue_angle_deg=...``, ``j_ee=...``)
     """
-    from livn_rl.engine import Simulation
 
     seeds = [int(s) for s in seeds]
     if not seeds or any(s < 0 for s in seeds):
