@@ -69,7 +69,7 @@ def test_pulse_running_past_the_window_is_refused_not_cut():
     with pytest.raises(ValueError, match=r"channel 0 at 4.9 ms lasts 0.4 ms .* losing its anodic phase; start it by 4.6 ms"):
         render([Pulse(0, 4.9, 2.0)], 1, 5.0, DT)
     with pytest.raises(ValueError, match="losing part of it"):
-        render([Pulse(0, 4.95, 2.0, shape="monophasic")], 1, 5.0, DT)
+        render([Pulse(0, 4.9, 2.0, shape="monophasic")], 1, 5.0, DT)
     wave = render([Pulse(0, 4.6, 2.0)], 1, 5.0, DT)[:, 0]  # the last onset that fits: whole and charge balanced
     np.testing.assert_array_equal(wave[-4:], [-2.0, -2.0, 2.0, 2.0])
     assert render([Pulse(0, 4.9, 0.0)], 1, 5.0, DT).sum() == 0  # no current, nothing to cut
