@@ -20,6 +20,7 @@ from livn_rl.export import (
     ExportError, RecordEpisode, Session, SystemInfo, from_nwb, inspect_nwb, load_session, pulse_table,
     system_config_hash, to_nwb,
 )
+from livn_rl.recording import Recording
 from livn_rl.stimulus import render
 
 from conftest import RECORDING_ARRAYS
@@ -107,6 +108,31 @@ def test_the_file_says_what_went_where(run, tmp_path):
         assert np.allclose(stimulation["stop_time"] - stimulation["start_time"], 0.0004)  # two 0.2 ms phases
         assert stimulation["amplitude_ua"].tolist() == [10.0] * 4 and stimulation["phase_width_ms"].tolist() == [0.2] * 4
         assert json.loads(nwb.notes)["livn_rl"]["system"]["config_hash"] == info.config_hash
+
+
+def test_copies_voltages_and_stimulation_currents_are_kept(tmp_path):
+    system = make_system("S1")
+    currents = np.zeros((1000, system.mea.n_channels))
+    currents[100:102, 1], currents[102:104, 1] = -10.0, 10.0  # a biphasic pulse given as an array
+    sim = Simulation(system, seed=0, target="numpy", record_voltages=[0, 3], n_copies=2)
+    try:
+        recording = sim.step(currents, 100.0)
+    finally:
+        sim.close()
+    session = Session("recording", SystemInfo.from_system(system), recording, 0.1, currents=currents,
+                      metadata={"created": "2025-01-02T03:04:05+00:00", "seed": 0})
+    out = to_nwb(session, tmp_path / "copies.nwb")
+    back = from_nwb(out)
+    _assert_same_recording(recording, back)
+    assert np.array_equal(back.voltage_index, [0, 3]) and np.array_equal(back.voltage_mv, recording.voltage_mv)
+    assert np.allclose(back.voltage_t_ms, recording.voltage_t_ms, rtol=0, atol=1e-9)  # from the series' rate
+    assert _violations(out) == []
+    with NWBHDF5IO(str(out), "r") as io:
+        nwb = io.read()
+        assert len(nwb.electrodes) == 2 * system.mea.n_channels and set(nwb.electrode_groups) == {"mea_copy0", "mea_copy1"}
+        assert len(nwb.units) == 2 * system.n_neurons
+        series = nwb.stimulus["stimulation_currents"]
+        assert np.array_equal(series.data[:], currents) and series.conversion == 1e-6 and series.rate == 10_000.0
 
 
 def test_config_hash_changes_with_the_config_only():
@@ -241,8 +267,21 @@ def test_bad_sources_are_one_clear_line_and_write_nothing(kind, words, tmp_path,
     assert not (tmp_path / "x.nwb").exists()
 
 
-def test_without_pynwb_the_error_names_the_extra(tmp_path, run):
-    saved = run.save(tmp_path / "run.npz")
+def test_the_raster_example_reads_a_file_with_plain_pynwb(run, tmp_path):
+    out = to_nwb(run, tmp_path / "run.nwb")
+    png = tmp_path / "raster.png"
+    done = subprocess.run([sys.executable, str(Path(__file__).parent.parent / "examples" / "nwb_raster.py"), str(out),
+                           "--out", str(png)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert f"{run.system.n_neurons} units, {run.recording.neuron_i.size} spikes" in done.stdout
+
+
+def test_without_pynwb_the_error_names_the_extra(tmp_path):
+    system = make_system("S1")
+    empty = Recording(0.0, 10.0, system.n_neurons, system.mea.n_channels)
+    saved = Session("recording", SystemInfo.from_system(system), empty, 0.1,
+                    metadata={"created": "2025-01-02T03:04:05+00:00"}).save(tmp_path / "run.npz")
     out = tmp_path / "run.nwb"
     script = ("import sys; sys.modules['pynwb'] = None\n"  # what an environment without the package raises
               "from livn_rl.cli import main\n"

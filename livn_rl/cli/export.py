@@ -32,18 +32,23 @@ The file is written under a temporary name and renamed when complete; an existin
 
 NWB_EPILOG = """\
 examples:
-  livn-rl simulate S2 --duration 1000 -s 5:10uA@500msx10/20Hz --save out/s2.npz
+  livn-rl simulate S2 -d 1000 -s 5:10uA@500msx10/20Hz --save out/s2.npz
   livn-rl export nwb out/s2.npz --out out/s2.nwb
-  livn-rl export nwb episodes/episode-00000.npz --out out/episode.nwb --inspect
-  livn-rl export nwb data/S2 --out out/S2.nwb              every trial, one file
-  livn-rl export nwb data/S2 --shard 0 --out out/S2-0.nwb  one shard
-  livn-rl export nwb data/S2 --per-shard --out out/S2-nwb  one file per shard,
-                                                           in the folder out/S2-nwb
-  livn-rl export nwb data/custom --system my_culture.yaml --out out/custom.nwb
-                                  a dataset sampled from a config file
+                          a saved run (or its --json summary)
+  livn-rl export nwb episodes/episode-00000.npz --out out/ep.nwb --inspect
+                          an episode of RecordEpisode, checked by nwbinspector
+  livn-rl export nwb data/S2 --out out/S2.nwb
+                          every trial of a dataset in one file
+  livn-rl export nwb data/S2 --shard 0 --out out/S2-0.nwb
+                          one shard
+  livn-rl export nwb data/S2 --per-shard --out out/S2-nwb
+                          one file per shard, in the folder out/S2-nwb
+  livn-rl export nwb data/custom --system my_culture.yaml --out custom.nwb
+                          a dataset sampled from a config file
 
-reading a file back:
-  python -c "from livn_rl.export import from_nwb; print(from_nwb('out/s2.nwb'))"
+reading a file back (docs/nwb.md):
+  from livn_rl.export import from_nwb; recording = from_nwb("out/s2.nwb")
+  or with pynwb alone: python examples/nwb_raster.py out/s2.nwb
 """
 
 

@@ -38,7 +38,7 @@ examples:
       --out /tmp/s2.png
   livn-rl simulate S2 -s 5:3uA@500ms -s 10:3uA@1200ms --no-background
   livn-rl simulate S3 --duration 500 --target numpy --json out/s3.json
-  livn-rl simulate S2 --save out/s2.npz && livn-rl export nwb out/s2.npz \
+  livn-rl simulate S2 --save out/s2.npz && livn-rl export nwb out/s2.npz \\
       --out out/s2.nwb
   livn-rl simulate my_culture.yaml --seed 7
 
