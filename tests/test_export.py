@@ -151,9 +151,13 @@ def test_a_short_episode_round_trips_with_its_task(tmp_path):
         actions.append(action)
         rewards.append(reward)
         done = terminated or truncated
-    env.close()
     episode = env.last_episode
     assert env.saved == [tmp_path / "eps" / "episode-00000.npz"] and episode.metadata["ended"] == "truncated"
+    env.reset(seed=5)
+    env.step(env.action_space.sample())
+    env.close()  # an episode cut short is kept too, and says so
+    assert env.saved[1].name == "episode-00001.npz" and load_session(env.saved[1]).metadata["ended"] == "closed"
+    assert not env.last_episode.trials["truncated"].any() and env.last_episode.recording.duration_ms == 50.0
     assert episode.recording.duration_ms == 6 * 50.0 and episode.stimulation.size > 0
     out = to_nwb(env.saved[0], tmp_path / "episode.nwb")
     _assert_same_recording(episode.recording, from_nwb(out))
