@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from livn_rl.cli.common import UsageError, add_command, fill
+from livn_rl.cli.common import Interrupted, UsageError, add_command, fill
 
 __all__ = ["add_parser", "cmd_export_nwb"]
 
@@ -101,6 +101,7 @@ def cmd_export_nwb(args: argparse.Namespace) -> int:
     options = {"overwrite": args.overwrite, "system": args.system, "progress": not args.quiet,
                "experimenter": args.experimenter, "institution": args.institution, "lab": args.lab}
     started = time.perf_counter()
+    written: list[Path] = []
     try:
         if args.per_shard:
             folder = Path(args.out)
@@ -116,15 +117,18 @@ def cmd_export_nwb(args: argparse.Namespace) -> int:
             existing = [str(t) for t in targets if t.exists()]
             if existing and not args.overwrite:
                 raise UsageError(f"{len(existing)} of the files exist already ({existing[0]}, ...); pass --overwrite")
-            written = []
             for k, target in enumerate(targets):
                 written.append(to_nwb(source, target, shard=k, **{**options, "progress": False}))
                 if not args.quiet:
                     print(f"shard {k + 1}/{count}: {target}", file=sys.stderr, flush=True)
         else:
-            written = [to_nwb(source, args.out, shard=args.shard, **options)]
+            written.append(to_nwb(source, args.out, shard=args.shard, **options))
     except ExportError as err:
         raise UsageError(err) from None
+    except KeyboardInterrupt:
+        kept = f"kept the {len(written)} file(s) already written ({written[-1]}, ...)" if written else "wrote no file"
+        raise Interrupted(f"{kept}; the file being written was removed; run the same command with --overwrite to "
+                          f"export again") from None
     seconds = time.perf_counter() - started
     for path in written:
         print(f"nwb: {path} ({path.stat().st_size / 1e6:.2f} MB)")
