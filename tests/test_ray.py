@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,8 +21,8 @@ from ray_cluster import ENV, LocalCluster, processes_named, session_processes  #
 from livn_rl.data import load_dataset, sample_dataset  # noqa: E402
 
 #: A small S1 dataset: 6 shards of 10 trials (2 copies x 5 trials), Brian2's numpy target (no compilation).
-SAMPLE = dict(samples=60, trials_per_episode=5, n_copies=2, window_ms=50.0, seed=3)
-SAMPLE_ARGS = ["S1", "--samples", "60", "--trials-per-episode", "5", "--copies", "2", "--window-ms", "50", "--seed", "3",
+SAMPLE = dict(samples=60, trials_per_episode=5, n_copies=2, window_ms=20.0, seed=3)
+SAMPLE_ARGS = ["S1", "--samples", "60", "--trials-per-episode", "5", "--copies", "2", "--window-ms", "20", "--seed", "3",
                "--target", "numpy", "-q"]
 LIVN_RL = [sys.executable, "-m", "livn_rl.cli"]
 
@@ -114,3 +115,56 @@ def test_without_ray_the_message_names_the_extra(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and 'pip install "livn_rl[distributed]"' in done.stderr, done
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.slow
+def test_seeds_train_as_ray_tasks_and_finished_seeds_are_kept(cluster, tmp_path):
+    out = tmp_path / "sweep"
+    command = LIVN_RL + ["train", "Pendulum-v1", "--timesteps", "120", "--eval-every", "120", "--eval-episodes", "1",
+                         "--seeds", "2", "--executor", "ray", "--address", cluster.address, "--out", str(out), "-q"]
+    first = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first
+    evaluations = [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()]
+    assert sorted((e["seed"], e["steps"]) for e in evaluations) == [(0, 0), (0, 120), (1, 0), (1, 120)]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seeds"] == [0, 1] and summary["executor"] == "ray"
+    assert sorted(p.name for p in (out / "models").iterdir()) == ["online-seed0.zip", "online-seed1.zip"]
+    assert (out / "learning_curve.png").stat().st_size > 10_000
+    # a rerun trains nothing that finished: both seeds are kept as they were
+    again = subprocess.run(command + ["--resume"], env=ENV, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and again.stdout.count("(finished before, kept)") == 2, again
+    assert [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()] == evaluations
+    refused = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "--resume" in refused.stderr, refused
+
+
+RLLIB_SCRIPT = """
+import sys
+import ray
+from ray.rllib.algorithms.ppo import PPOConfig
+from livn_rl.envs.rllib import register_rllib_envs
+
+ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
+register_rllib_envs(["livn_rl/Pendulum-S1-v0"])
+config = (PPOConfig().environment("livn_rl/Pendulum-S1-v0", env_config={"target": "numpy", "max_episode_steps": 20})
+          .env_runners(num_env_runners=2, num_cpus_per_env_runner=1, rollout_fragment_length=20)
+          .training(train_batch_size_per_learner=40, minibatch_size=20, num_epochs=1)
+          .debugging(seed=0))
+algo = config.build_algo()
+result = algo.train()
+print("iteration", result["training_iteration"], "steps", result["env_runners"]["num_env_steps_sampled_lifetime"],
+      "return", result["env_runners"]["episode_return_mean"], "runners", algo.env_runner_group.num_healthy_remote_workers())
+algo.stop()
+"""
+
+
+@pytest.mark.slow
+def test_rllib_ppo_trains_an_iteration_on_a_livn_env_with_two_env_runners(cluster):
+    pytest.importorskip("ray.rllib", reason="RLlib is the optional extra livn_rl[rllib]")
+    done = subprocess.run([sys.executable, "-c", RLLIB_SCRIPT, cluster.address], env=ENV, capture_output=True,
+                          text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-3000:]
+    words = done.stdout.split()
+    assert words[words.index("iteration") + 1] == "1" and float(words[words.index("steps") + 1]) >= 40, done.stdout
+    assert words[words.index("runners") + 1] == "2", done.stdout
+    assert float(words[words.index("return") + 1]) < 0, done.stdout  # Pendulum's reward is a cost
