@@ -16,8 +16,7 @@ import pytest
 
 pytest.importorskip("ray", reason="Ray is the optional extra livn_rl[distributed]")
 
-from ray_cluster import ENV, LocalCluster, processes_named, session_processes  # noqa: E402
-
+from livn_rl.cluster import LocalCluster, session_processes  # noqa: E402
 from livn_rl.data import load_dataset, sample_dataset  # noqa: E402
 
 #: A small S1 dataset: 6 shards of 10 trials (2 copies x 5 trials), Brian2's numpy target (no compilation).
@@ -27,12 +26,28 @@ SAMPLE_ARGS = ["S1", "--samples", "60", "--trials-per-episode", "5", "--copies",
 LIVN_RL = [sys.executable, "-m", "livn_rl.cli"]
 
 
+#: The environment of processes that are not the cluster's drivers (no token needed)
+ENV = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    started = LocalCluster(nodes=2)
+    started = LocalCluster(nodes=2, cpus_per_node=1)
     yield started
     left = started.stop()
     assert not left, f"Ray processes left behind: {left}"
+
+
+def processes_named(prefix: str, sessions: set[int]) -> list[int]:
+    """Pids in ``sessions`` whose command line starts with ``prefix`` (Ray names actor processes ``ray::Class``)."""
+    named = []
+    for pid in session_processes(sessions):
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").startswith(prefix):
+                named.append(pid)
+        except OSError:
+            continue
+    return named
 
 
 def _shards(folder: Path) -> dict[str, bytes]:
@@ -62,7 +77,7 @@ def test_ray_sampling_survives_killed_workers_and_equals_a_local_run(cluster, tm
                          "--address", cluster.address]
 
     # a worker dies and no failure is tolerated: the run stops, keeping its finished shards whole
-    first = subprocess.Popen(command + ["--max-failures", "0"], env=ENV, stdout=subprocess.PIPE,
+    first = subprocess.Popen(command + ["--max-failures", "0"], env=cluster.env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     _wait_for_shards(distributed, 1, first)
     _kill_one_worker(cluster)
@@ -75,7 +90,7 @@ def test_ray_sampling_survives_killed_workers_and_equals_a_local_run(cluster, tm
         assert data == (local / "data" / name).read_bytes(), f"{name} differs from the local run's"
 
     # the rerun makes the rest; a worker killed on the way is replaced and its shard made again
-    second = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_shards(distributed, len(kept) + 1, second)
     _kill_one_worker(cluster)
     out, err = second.communicate(timeout=180)
@@ -122,7 +137,7 @@ def test_seeds_train_as_ray_tasks_and_finished_seeds_are_kept(cluster, tmp_path)
     out = tmp_path / "sweep"
     command = LIVN_RL + ["train", "Pendulum-v1", "--timesteps", "120", "--eval-every", "120", "--eval-episodes", "1",
                          "--seeds", "2", "--executor", "ray", "--address", cluster.address, "--out", str(out), "-q"]
-    first = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    first = subprocess.run(command, env=cluster.env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first
     evaluations = [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()]
     assert sorted((e["seed"], e["steps"]) for e in evaluations) == [(0, 0), (0, 120), (1, 0), (1, 120)]
@@ -131,10 +146,10 @@ def test_seeds_train_as_ray_tasks_and_finished_seeds_are_kept(cluster, tmp_path)
     assert sorted(p.name for p in (out / "models").iterdir()) == ["online-seed0.zip", "online-seed1.zip"]
     assert (out / "learning_curve.png").stat().st_size > 10_000
     # a rerun trains nothing that finished: both seeds are kept as they were
-    again = subprocess.run(command + ["--resume"], env=ENV, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(command + ["--resume"], env=cluster.env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stdout.count("(finished before, kept)") == 2, again
     assert [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()] == evaluations
-    refused = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    refused = subprocess.run(command, env=cluster.env, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "--resume" in refused.stderr, refused
 
 
@@ -161,7 +176,7 @@ algo.stop()
 @pytest.mark.slow
 def test_rllib_ppo_trains_an_iteration_on_a_livn_env_with_two_env_runners(cluster):
     pytest.importorskip("ray.rllib", reason="RLlib is the optional extra livn_rl[rllib]")
-    done = subprocess.run([sys.executable, "-c", RLLIB_SCRIPT, cluster.address], env=ENV, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", RLLIB_SCRIPT, cluster.address], env=cluster.env, capture_output=True,
                           text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     words = done.stdout.split()
