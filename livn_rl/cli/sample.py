@@ -8,7 +8,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from livn_rl.cli.common import Interrupted, UsageError, add_command, one_line, resolve_config, usage_errors
+from livn_rl.cli.common import (
+    Interrupted, UsageError, add_command, add_executor_options, executor_session, one_line, resolve_config, usage_errors,
+)
 
 __all__ = ["add_parser", "cmd_sample"]
 
@@ -63,12 +65,7 @@ def add_parser(commands) -> None:
                         help="episodes simulated side by side in one network, one shard (default: %(default)s)")
     sample.add_argument("--workers", type=int, metavar="N",
                         help="processes making shards (default: 1; with --executor ray, every CPU of the cluster)")
-    sample.add_argument("--executor", choices=("local", "ray"), default="local",
-                        help="where shards are made: processes on this machine, or Ray actors on a cluster "
-                             "(default: local)")
-    sample.add_argument("--address", default="auto", metavar="auto|HOST:PORT",
-                        help="with --executor ray: the cluster, 'auto' (the one this machine joined with `ray "
-                             "start`) or the head node's HOST:PORT (default: auto)")
+    add_executor_options(sample, "shards are made", "processes on this machine", "actors")
     sample.add_argument("--max-failures", type=int, default=3, metavar="N",
                         help="with --executor ray: worker deaths tolerated before the run stops, keeping its "
                              "finished shards (default: %(default)s)")
@@ -109,16 +106,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
         return _sample(args, system, lambda plan: run_sampling(plan, workers=args.workers or 1, target=args.target,
                                                                progress=not args.quiet))
-    from livn_rl.cluster import ClusterError, ray_session
     from livn_rl.data.ray_sampling import WorkerFailure, run_sampling_ray
 
-    try:
-        with ray_session(args.address):  # connected before the folder is touched: a bad address writes nothing
-            return _sample(args, system, lambda plan: run_sampling_ray(
-                plan, workers=args.workers, target=args.target, progress=not args.quiet,
-                max_failures=args.max_failures), failures=(WorkerFailure,))
-    except ClusterError as err:
-        raise UsageError(err) from None
+    with executor_session(args):
+        return _sample(args, system, lambda plan: run_sampling_ray(
+            plan, workers=args.workers, target=args.target, progress=not args.quiet, max_failures=args.max_failures),
+            failures=(WorkerFailure,))
 
 
 def _sample(args: argparse.Namespace, system, run, failures: tuple[type[Exception], ...] = ()) -> int:

@@ -6,7 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from livn_rl.cli.common import Interrupted, UsageError, add_command, parse_env_args, usage_errors
+from livn_rl.cli.common import (
+    Interrupted, UsageError, add_command, add_executor_options, executor_session, parse_env_args, usage_errors,
+)
 
 __all__ = ["add_parser", "cmd_train"]
 
@@ -67,12 +69,7 @@ def add_parser(commands) -> None:
                             "reward_threshold, or the task's levels, e.g. -250 and -500 for Pendulum)")
     train.add_argument("--seeds", type=int, default=1, metavar="N",
                        help="train seeds SEED..SEED+N-1 and summarise them together (default: 1)")
-    train.add_argument("--executor", choices=("local", "ray"), default="local",
-                       help="where the seeds train: one after another here, or as Ray tasks on a cluster "
-                            "(default: local)")
-    train.add_argument("--address", default="auto", metavar="auto|HOST:PORT",
-                       help="with --executor ray: the cluster, 'auto' (the one this machine joined) or the head "
-                            "node's HOST:PORT (default: auto)")
+    add_executor_options(train, "the seeds train", "one after another here", "side by side as tasks")
     train.add_argument("--threads", type=int, default=1, help="torch threads (default: 1, fastest on small nets)")
     train.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -190,15 +187,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _train_sweep(args: argparse.Namespace, env_kwargs: dict) -> int:
     """``livn-rl train --seeds N [--executor ray]``: the seeds as one sweep (finished seeds kept)."""
-    if args.executor == "local":
+    with executor_session(args):
         return _sweep(args, env_kwargs)
-    from livn_rl.cluster import ClusterError, ray_session
-
-    try:
-        with ray_session(args.address):  # connected before anything is written: a bad address leaves --out alone
-            return _sweep(args, env_kwargs)
-    except ClusterError as err:
-        raise UsageError(err) from None
 
 
 def _sweep(args: argparse.Namespace, env_kwargs: dict) -> int:

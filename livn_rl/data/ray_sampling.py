@@ -180,7 +180,7 @@ def _run(ray, plan: SamplingPlan, workers: int | None, target: str, progress: bo
         bar = tqdm(total=meta["samples"], initial=plan.trials_done, unit="trial",
                    desc=f"sampling {meta['system']['name']} on Ray ({n_workers} workers)")
     try:
-        for _ in range(n_workers):
+        for _ in range(n_workers if queue else 0):
             submit(start_worker())
         while in_flight:
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.5)
