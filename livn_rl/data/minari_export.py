@@ -8,6 +8,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from livn_rl.data.identity import package_version
 from livn_rl.data.replay import transitions
 
 
@@ -63,6 +64,8 @@ def export_minari(source: str | Path, env_id: str, dataset_id: str, *, env_kwarg
             dataset_id, episodes, env=env, algorithm_name="livn-rl sample (random features)",
             description=description or f"stimulus-response trials of {source} replayed as {env_id} transitions",
             data_format="arrow",
+            # recover_environment() warns when the installed livn_rl is not the one whose env made the transitions
+            requirements=[f"livn_rl=={package_version('livn_rl')}"],
         )
     finally:
         env.close()
