@@ -107,7 +107,8 @@ def transitions(source: str | Path, env: gym.Env | str, *, env_kwargs: dict | No
                 np.asarray(rows["channel_unit"][i], np.int64), np.zeros(len(rows["channel_it"][i]), np.int64),
             )
             action = np.asarray(rows["features"][i], np.float32)
-            next_obs, reward, terminated, truncated, _ = inner.replay_step(action, recording)
+            # the infos are not kept, so the stimulus need not be made for them
+            next_obs, reward, terminated, truncated, _ = inner.replay_step(action, recording, describe_stimulus=False)
             elapsed += 1
             last_of_episode = i + 1 == n_trials or rows["episode"][i + 1] != episode
             truncated = bool(truncated or (limit is not None and elapsed >= limit) or last_of_episode) and not terminated

@@ -137,13 +137,23 @@ class LivnEnv(gym.Env):
         simulation: the task and the decoders start as in :meth:`reset`, the culture is not touched."""
         return self._start_episode(seed, options, fresh_culture=False)
 
-    def replay_step(self, action, recording: Recording) -> tuple[np.ndarray, float, bool, bool, dict]:
+    def replay_step(self, action, recording: Recording, *, describe_stimulus: bool = True
+                    ) -> tuple[np.ndarray, float, bool, bool, dict]:
         """One step in which the culture's answer to ``action`` is a recorded window rather than a simulated one
         (how :func:`~livn_rl.data.fill_replay_buffer` turns a dataset into transitions). The stimulus is made and
-        recorded as in :meth:`step` (for the info and the rendered frame) but not applied: the recording already
-        holds the answer to it."""
+        recorded as in :meth:`step` but not applied: the recording already holds the answer to it.
+
+        :param action: the agent's action
+        :param recording: the window the culture answered it with
+        :param describe_stimulus: make the stimulus for the info (``stimulated_channels``, ``driven_neurons``) and
+            the rendered frame; without it those describe no stimulation, which saves the encoding where nobody
+            reads them (two thirds of the time of turning a dataset into transitions)
+        """
         action, clipped = self.check_action(action)
-        self.stimulus(action)
+        if describe_stimulus:
+            self.stimulus(action)
+        else:
+            self._last_stimulus, self._last_drive = [], None
         return self.finish_step(action, clipped, recording)
 
     def _start_episode(self, seed: int | None, options: dict | None, fresh_culture: bool) -> tuple[np.ndarray, dict]:
