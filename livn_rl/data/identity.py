@@ -79,7 +79,7 @@ def require_identity(meta: dict, folder: str | Path) -> dict[str, Any]:
             f"mixed with other trials. {again}"
         )
     if config_hash(identity) != meta["content_hash"]:
-        raise DatasetError(f"{Path(folder) / 'meta.json'} is damaged: its identity does not match its content_hash "
+        raise DatasetError(f"the meta.json of {folder} is damaged: its identity does not match its content_hash "
                            f"{meta['content_hash']}. {again}")
     return identity
 
