@@ -10,13 +10,13 @@ import sys
 import traceback
 from typing import Sequence
 
-from livn_rl.cli import envs, lateral_line, ring, sample, simulate, systems, train
+from livn_rl.cli import envs, export, lateral_line, ring, sample, simulate, systems, train
 from livn_rl.cli.common import Interrupted, Parser, UsageError, fill, one_line
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The command modules in the order ``livn-rl --help`` lists them; each has ``add_parser(commands)``.
-COMMANDS = (systems, envs, simulate, sample, train, ring, lateral_line)
+COMMANDS = (systems, envs, simulate, sample, train, export, ring, lateral_line)
 
 DESCRIPTION = """\
 livn-rl: simulated cortical cultures on a simulated multi-electrode array.
@@ -43,6 +43,10 @@ examples:
                                record stimulus-response trials (resumable)
   livn-rl train livn_rl/Pendulum-S2-v0 --timesteps 3000
                                train SAC, draw its learning curve
+  livn-rl simulate S2 --save out/s2.npz
+  livn-rl export nwb out/s2.npz --out out/s2.nwb
+                               the run as an NWB file (pip install
+                               'livn_rl[nwb]'); datasets and episodes too
   livn-rl ring                 the ring attractor under four serotonin levels:
                                table, raster GIFs, bump figures
   livn-rl lateral-line --preset fast --run-name demo --seeds 3

@@ -102,8 +102,13 @@ class LivnEnv(gym.Env):
         self.context = StimulationContext(self.mea, self.window_ms, dt_ms if simulation is None else simulation.dt_ms)
         self.metadata = {**type(self).metadata, "render_fps": max(1, int(round(1000.0 / self.window_ms)))}
         self._history: deque[Recording] = deque(maxlen=max(1, int(RENDER_HISTORY_MS // self.window_ms)))
-        self._last_stimulus: list[int] = []  # channels stimulated in the last window
+        self._stimulated_channels: list[int] = []  # channels stimulated in the last window
         self._last_drive: np.ndarray | None = None  # how strongly each neuron was driven directly in the last window
+        #: the stimulation of the last window as the env made it (pulses, channel currents, a NeuronDrive or None)
+        #: and what the window recorded; None before the first step of an episode (read by recorders such as
+        #: RecordEpisode)
+        self.last_stimulus: list[Pulse] | np.ndarray | NeuronDrive | None = None
+        self.last_recording: Recording | None = None
         self._episode_steps: int | None = None
         self._figure = None
 
@@ -153,7 +158,7 @@ class LivnEnv(gym.Env):
         if describe_stimulus:
             self.stimulus(action)
         else:
-            self._last_stimulus, self._last_drive = [], None
+            self._stimulated_channels, self._last_drive, self.last_stimulus = [], None, None
         return self.finish_step(action, clipped, recording)
 
     def _start_episode(self, seed: int | None, options: dict | None, fresh_culture: bool) -> tuple[np.ndarray, dict]:
@@ -168,8 +173,9 @@ class LivnEnv(gym.Env):
 
     def _begin_episode(self) -> None:
         self._history.clear()
-        self._last_stimulus = []
+        self._stimulated_channels = []
         self._last_drive = None
+        self.last_stimulus = self.last_recording = None
         self._episode_steps = 0
 
     def step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
@@ -205,14 +211,15 @@ class LivnEnv(gym.Env):
         stimulus = self._stimulus(action)
         self._last_drive = None
         if isinstance(stimulus, NeuronDrive):
-            self._last_stimulus = []
+            self._stimulated_channels = []
             self._last_drive = stimulus.strength(self.system.n_neurons)
         elif isinstance(stimulus, (list, tuple)):
-            self._last_stimulus = sorted({p.channel for p in stimulus if p.amplitude_ua > 0})
+            self._stimulated_channels = sorted({p.channel for p in stimulus if p.amplitude_ua > 0})
         elif stimulus is None:
-            self._last_stimulus = []
+            self._stimulated_channels = []
         else:
-            self._last_stimulus = np.flatnonzero(np.any(np.asarray(stimulus) != 0, axis=0)).tolist()
+            self._stimulated_channels = np.flatnonzero(np.any(np.asarray(stimulus) != 0, axis=0)).tolist()
+        self.last_stimulus = stimulus
         return stimulus
 
     def apply_stimulus(self, stimulus):
@@ -227,13 +234,14 @@ class LivnEnv(gym.Env):
     def finish_step(self, action: np.ndarray, clipped: int, recording: Recording) -> tuple[np.ndarray, float, bool, bool, dict]:
         """The step's return value from this copy's recording of the window."""
         self._history.append(recording)
+        self.last_recording = recording
         self._episode_steps += 1
         obs, reward, terminated, truncated, info = self._outcome(action, recording)
         info.update(self._common_info())
         info["spike_count"] = int(recording.neuron_i.size)
         info["channel_spike_count"] = int(recording.channel_c.size)
         info["action_clipped"] = clipped
-        info["stimulated_channels"] = len(self._last_stimulus)
+        info["stimulated_channels"] = len(self._stimulated_channels)
         info["driven_neurons"] = 0 if self._last_drive is None else int(np.count_nonzero(self._last_drive))
         if self.render_mode == "human":
             self.render()
