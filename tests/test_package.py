@@ -20,7 +20,7 @@ LAYERS = [
                      "engine.parked_run", "engine.random_stream", "engine.stimulus_feed"]),
     ("models", ["systems", "mea", "encoders", "analysis", "plots"]),
     ("composition", ["engine.simulation", "engine"]),
-    ("uses", ["experiments", "envs", "data"]),
+    ("uses", ["experiments", "envs", "data", "view"]),
     ("command line", ["cli"]),
 ]
 

@@ -9,13 +9,13 @@ import argparse
 import sys
 from typing import Sequence
 
-from livn_rl.cli import envs, lateral_line, ring, sample, simulate, systems, train
+from livn_rl.cli import animate, envs, lateral_line, ring, sample, simulate, systems, train, view
 from livn_rl.cli.common import Parser, UsageError, fill, one_line
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The command modules in the order ``livn-rl --help`` lists them; each has ``add_parser(commands)``.
-COMMANDS = (systems, envs, simulate, sample, train, ring, lateral_line)
+COMMANDS = (systems, envs, simulate, sample, train, view, animate, ring, lateral_line)
 
 DESCRIPTION = """\
 livn-rl: simulated cortical cultures on a simulated multi-electrode array.
@@ -42,6 +42,12 @@ examples:
                                record stimulus-response trials (resumable)
   livn-rl train livn_rl/Pendulum-S2-v0 --timesteps 3000
                                train SAC, draw its learning curve
+  livn-rl view lif             the LIF neuron live in a browser
+                               (http://127.0.0.1:8765/)
+  livn-rl view livn_rl/Pendulum-S2-v0 --policy out/train/model.zip
+                               watch an env live: raster, MEA, task
+  livn-rl animate livn_rl/Pendulum-S2-v0 --steps 200 --out episode.gif
+                               an episode as a GIF (or MP4)
   livn-rl ring                 the ring attractor under four serotonin levels:
                                table, raster GIFs, bump figures
   livn-rl lateral-line --preset fast --run-name demo --seeds 3

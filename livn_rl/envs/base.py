@@ -109,6 +109,16 @@ class LivnEnv(gym.Env):
             self._simulation = Simulation(self.system, seed=0, **self._simulation_kwargs)
         return self._simulation
 
+    @property
+    def last_window(self) -> Recording | None:
+        """The recording of the last step's window (``None`` before the first step of an episode)."""
+        return self._history[-1] if self._history else None
+
+    @property
+    def stimulated_channels(self) -> list[int]:
+        """The channels the last step's stimulus drove (with a positive amplitude)."""
+        return list(self._last_stimulus)
+
     # ----------------------------------------------------------------------------------------- for subclasses
     def _reset_episode(self, options: dict | None) -> tuple[np.ndarray, dict]:
         raise NotImplementedError
