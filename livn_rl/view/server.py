@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import http
 import json
+import socket
 from importlib import resources
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -24,9 +25,12 @@ from urllib.parse import urlsplit
 from livn_rl.view.hub import Client, Hub
 from livn_rl.view.messages import CommandError, parse_command
 
-__all__ = ["CONTENT_TYPES", "MAX_FRAME_BYTES", "STREAM_PATH", "ViewServer", "static_files"]
+__all__ = ["CONTENT_TYPES", "MAX_FRAME_BYTES", "STREAM_PATH", "UNSENT_BYTES", "ViewServer", "static_files"]
 
 STREAM_PATH = "/stream"
+#: Unsent bytes the kernel keeps for one client at most: more waits in the client's queue, where old frames give
+#: way to new ones, so a slow client sees the run as it is now rather than seconds ago.
+UNSENT_BYTES = 16 * 1024
 #: Messages above this size close the connection (code 1009) before they are read; smaller ones that are still
 #: too long for a command get an error frame.
 MAX_FRAME_BYTES = 64 * 1024
@@ -96,6 +100,7 @@ class ViewServer:
     async def _handle(self, connection) -> None:
         from websockets.exceptions import ConnectionClosed
 
+        _limit_unsent(connection)
         client = self.hub.join(connection)
         pump = asyncio.create_task(self._pump(client))
         self._say(f"client {_peer(connection)} connected ({len(self.hub.clients)} watching)")
@@ -154,6 +159,14 @@ class ViewServer:
                 await self.source.run(self.hub)
         finally:
             self.source.close()
+
+
+def _limit_unsent(connection) -> None:
+    """Keep at most :data:`UNSENT_BYTES` unsent in the kernel for this connection (where the system allows it)."""
+    sock = connection.transport.get_extra_info("socket")
+    option = getattr(socket, "TCP_NOTSENT_LOWAT", None)
+    if sock is not None and option is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, option, UNSENT_BYTES)
 
 
 def _peer(connection) -> str:

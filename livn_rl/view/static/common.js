@@ -45,7 +45,7 @@ function setupCanvas(canvas) {
 // Axes frame with a y label and ticks; returns the plot box.
 function drawAxes(ctx, { yMin, yMax, yLabel, xLabel, ticks = 4 }) {
   const { width, height } = ctx.size;
-  const box = { left: 46, right: width - 8, top: 8, bottom: height - (xLabel ? 28 : 14) };
+  const box = { left: 46, right: width - 8, top: yLabel ? 20 : 8, bottom: height - (xLabel ? 28 : 14) };
   ctx.clearRect(0, 0, width, height);
   ctx.strokeStyle = "#c9cfd9";
   ctx.fillStyle = "#667085";
@@ -61,7 +61,7 @@ function drawAxes(ctx, { yMin, yMax, yLabel, xLabel, ticks = 4 }) {
     const y = box.bottom - (box.bottom - box.top) * k / ticks;
     ctx.fillText(formatNumber(value), 4, y + 4);
   }
-  if (yLabel) { ctx.save(); ctx.translate(12, box.top + 2); ctx.fillText(yLabel, 0, 0); ctx.restore(); }
+  if (yLabel) ctx.fillText(yLabel, box.left + 6, 11);
   if (xLabel) ctx.fillText(xLabel, box.right - ctx.measureText(xLabel).width, ctx.size.height - 4);
   box.y = (value) => box.bottom - (box.bottom - box.top) * (value - yMin) / ((yMax - yMin) || 1);
   return box;
