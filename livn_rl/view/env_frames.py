@@ -13,7 +13,8 @@ return and episode end, and the task's own state.
 The task's state has a ``kind``: ``pendulum`` (angle, angular velocity, torque), ``cartpole`` (cart position,
 pole angle, push), ``mountain_car``, ``acrobot``, ``ring`` (bump and target angles, bump strength, sector currents),
 ``lateral_line`` (source and reported positions along the fish), ``rate_track`` (population rate, target, current),
-``culture`` (culture-control envs: the per-electrode goal and the info's numbers) or ``task`` (any other task: its
+``culture`` (culture-control envs: the per-electrode goal, normalised by ``rate_scale_hz``, and the info's
+numbers) or ``task`` (any other task: its
 observation).
 """
 
@@ -102,6 +103,7 @@ def task_state(env: LivnEnv, observation: Any, info: dict) -> dict[str, Any]:
             n = env.mea.n_channels
             goal = obs[n:]
             state["goal"] = _numbers(goal) if goal.size == n else []
+            state["rate_scale_hz"] = float(env.rate_scale_hz)  # the rate a goal of 1 stands for
         else:
             state["observation"] = _numbers(obs[:64])
         state["values"] = {key: _number(value) for key, value in info.items()

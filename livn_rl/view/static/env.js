@@ -6,7 +6,7 @@ const RASTER_MS = 1000;           // simulated time on the raster
 
 const view = {                    // read by people in the console and by the browser tests
   layout: null, frames: 0, resets: 0, lastStep: null, lastReset: null, state: null, errors: [], clicks: [],
-  electrodeCentres: [], rasterSpikes: 0,
+  electrodeCentres: [], rasterSpikes: 0, stimulations: [],
 };
 window.livnView = view;
 
@@ -121,7 +121,7 @@ function drawRaster() {
   const n = layout ? layout.n_neurons : 1;
   const box = drawAxes(c, { yMin: 0, yMax: n, yLabel: "neuron", xLabel: `time (ms), ${Math.round(start)}-${Math.round(now)}` });
   const x = (t) => box.left + (box.right - box.left) * (t - start) / RASTER_MS;
-  c.fillStyle = "rgba(224, 161, 0, 0.16)";
+  c.fillStyle = "rgba(224, 161, 0, 0.11)";
   for (const [t0, t1, stim] of windows) if (stim && t1 > start) c.fillRect(x(Math.max(t0, start)), box.top, x(t1) - x(Math.max(t0, start)), box.bottom - box.top);
   const h = Math.max(1, Math.min(6, (box.bottom - box.top) / n));
   let drawn = 0;
@@ -162,7 +162,7 @@ function drawCharts() {
 }
 
 // -------------------------------------------------------------------------------------------------- task
-function drawTask(task) {
+function drawTask(task, frame) {
   const c = ctx.task, { width, height } = c.size;
   c.clearRect(0, 0, width, height);
   c.font = "12px system-ui, sans-serif";
@@ -227,9 +227,24 @@ function drawTask(task) {
     drawSeries(c, [{ colour: "#2f6db5", values: steps.map((f) => f.task.rate_hz) }, { colour: "#1f7a3a", values: steps.map((f) => f.task.target_hz) }],
       { yLabel: "Hz (rate blue, target green)", zero: true });
     rows.push(["rate (Hz)", task.rate_hz], ["target (Hz)", task.target_hz], ["current (nA)", task.current_na]);
+  } else if (task.kind === "culture" && frame) {
+    // each electrode's detected rate in the last window, and its goal where it has one
+    const seconds = (frame.t_stop_ms - frame.t_start_ms) / 1000;
+    const rates = frame.channel_counts.map((n) => n / seconds);
+    const goals = (task.goal || []).map((g) => g * task.rate_scale_hz);
+    const top = Math.max(10, ...rates, ...goals) * 1.1;
+    const box = drawAxes(c, { yMin: 0, yMax: top, yLabel: "Hz per electrode (goal: green)", xLabel: "electrode" });
+    const slot = (box.right - box.left) / rates.length;
+    const stimulated = new Set(frame.stimulated);
+    rates.forEach((r, k) => {
+      c.fillStyle = stimulated.has(k) ? view.layout.stimulus_colour : "#2f6db5";
+      c.fillRect(box.left + k * slot + slot * 0.15, box.y(r), slot * 0.7, box.bottom - box.y(r));
+      if (goals[k] > 0) line(c, box.left + k * slot + slot * 0.05, box.y(goals[k]), box.left + (k + 0.95) * slot, box.y(goals[k]), "#1f7a3a", 2);
+      if (rates.length <= 32) { c.fillStyle = "#667085"; c.fillText(String(k), box.left + (k + 0.4) * slot, box.bottom + 12); }
+    });
   } else {
     c.fillStyle = "#667085";
-    c.fillText(task.kind === "culture" ? "The task is the culture itself: see the electrodes (goal: dashed green)." : "Observation", 8, 18);
+    c.fillText(task.kind === "culture" ? "no window simulated yet" : "Observation", 8, 18);
     if (task.observation) task.observation.forEach((v, k) => rows.push([`obs[${k}]`, v]));
   }
   for (const [key, value] of Object.entries(task.values || {})) rows.push([key, value]);
@@ -256,6 +271,10 @@ function arrow(c, x, y, direction) {
 function onStep(frame) {
   view.frames += 1;
   view.lastStep = frame;
+  if (frame.stimulated.length) {
+    view.stimulations.push({ episode: frame.episode, step: frame.step, stimulated: frame.stimulated, override: frame.override });
+    if (view.stimulations.length > 100) view.stimulations.shift();
+  }
   steps.push(frame);
   if (steps.length > STEPS_KEPT) steps.shift();
   for (let k = 0; k < frame.spike_i.length; k++) spikes.push([frame.spike_t[k], frame.spike_i[k]]);
@@ -269,7 +288,7 @@ function onStep(frame) {
   drawRaster();
   drawMea(frame);
   drawCharts();
-  drawTask(frame.task);
+  drawTask(frame.task, frame);
 }
 
 function onReset(frame) {
@@ -282,7 +301,7 @@ function onReset(frame) {
   el("step").textContent = 0;
   el("return").textContent = "0";
   if (document.activeElement !== el("seed")) el("seed").value = frame.seed + 1;
-  drawRaster(); drawMea(null); drawCharts(); drawTask(frame.task);
+  drawRaster(); drawMea(null); drawCharts(); drawTask(frame.task, null);
 }
 
 function onState(state) {

@@ -162,13 +162,28 @@ function onFrame(frame) {
   history.push(frame);
   if (history.length > HISTORY) history.shift();
   const now = performance.now();
-  if (frame.input) { view.inputs += 1; view.dendriteFlashes += 1; events.dendrite.push(now); }
-  if (frame.spike) { view.spikes += 1; view.axonPulses += 1; events.axon.push(now); }
+  if (frame.input) { view.inputs += 1; view.dendriteFlashes += 1; startAnimation(events.dendrite, now); }
+  if (frame.spike) { view.spikes += 1; view.axonPulses += 1; startAnimation(events.axon, now); }
   document.getElementById("step").textContent = frame.t;
   document.getElementById("v").textContent = frame.v.toFixed(3);
   document.getElementById("rate-out").textContent = (history.reduce((n, f) => n + f.spike, 0) / history.length).toFixed(3);
-  drawCharts();
+  chartsDirty = true;
 }
+
+// at most MAX_RUNNING animations of each kind at once (fast streams start one per frame)
+const MAX_RUNNING = 6;
+function startAnimation(list, now) {
+  list.push(now);
+  if (list.length > MAX_RUNNING) list.shift();
+}
+
+// the charts are redrawn once per screen refresh, however many frames arrived since
+let chartsDirty = false;
+function refreshCharts() {
+  if (chartsDirty) { drawCharts(); chartsDirty = false; }
+  requestAnimationFrame(refreshCharts);
+}
+requestAnimationFrame(refreshCharts);
 
 function setStatus(kind, text) {
   statusEl.className = kind;
