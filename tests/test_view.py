@@ -383,3 +383,14 @@ def test_animate_names_the_missing_mp4_writer(tmp_path, monkeypatch, capsys):
     assert main(["animate", "RateClamp-S1-v0", "--out", str(tmp_path / "e.mp4"), *NUMPY]) == 2
     assert "writing MP4 needs the ffmpeg program" in capsys.readouterr().err
     assert not (tmp_path / "e.mp4").exists()
+
+
+def test_help_explains_view_and_animate(capsys):
+    for command, words in (("view", "ws://localhost:8765/stream"), ("animate", "--out episode.gif")):
+        with pytest.raises(SystemExit) as done:
+            from livn_rl.cli.main import build_parser
+
+            build_parser().parse_args([command, "--help"])
+        assert done.value.code == 0
+        out = capsys.readouterr().out
+        assert "examples:" in out and words in out
