@@ -23,7 +23,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from livn_rl.view.hub import Client, Hub
-from livn_rl.view.messages import CommandError, parse_command
+from livn_rl.view.messages import parse_command
 
 __all__ = ["CONTENT_TYPES", "MAX_FRAME_BYTES", "STREAM_PATH", "UNSENT_BYTES", "ViewServer", "static_files"]
 
@@ -122,7 +122,7 @@ class ViewServer:
             name, fields = parse_command(message, self.source.commands)
             client.controls = True
             reply = self.source.command(name, fields, self.hub)
-        except CommandError as err:
+        except ValueError as err:  # a CommandError, or a value the source itself refused
             reply = {"type": "error", "error": str(err)}
         if reply is not None:
             client.offer(json.dumps(reply))
