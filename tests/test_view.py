@@ -311,9 +311,14 @@ def test_an_env_stream_and_a_person_stimulating_an_electrode(start_view, models)
                                ({"cmd": "pace", "mode": "slow"}, "mode must be one of ['realtime', 'fast']")]:
             ws.send(json.dumps(message))
             assert words in next_of(ws, "error")["error"]
-        ws.send(json.dumps({"cmd": "reset", "seed": 11}))
+        ws.send(json.dumps({"cmd": "pause"}))
+        assert next_of(ws, "state")["paused"] is True
+        ws.send(json.dumps({"cmd": "reset", "seed": 11}))  # a paused run resets at once, and stays paused
         reset = next_of(ws, "reset")
         assert (reset["episode"], reset["seed"]) == (2, 11)
+        with pytest.raises((TimeoutError, AssertionError)):  # no step while paused
+            next_of(ws, "step", timeout=1.5)
+        ws.send(json.dumps({"cmd": "resume"}))
         assert next_of(ws, "step")["step"] == 1
     process.send_signal(signal.SIGINT)
     assert process.wait(30) == 0

@@ -6,7 +6,7 @@ event loop and are handed to the next step. Episodes follow each other with seed
 Commands (JSON text):
 
 - ``{"cmd": "pause"}``, ``{"cmd": "resume"}``;
-- ``{"cmd": "reset", "seed": 7}``: a new episode now (``seed`` optional: the next one);
+- ``{"cmd": "reset", "seed": 7}``: a new episode now, paused or not (``seed`` optional: the next one);
 - ``{"cmd": "stimulate", "channel": 3, "amplitude": 1.0}``: culture-control envs only; the next step's action
   drives electrode 3 at that fraction (0..1] of the env's largest amplitude, whatever the policy chose for it
   (a person in the loop). Several clicks before a step add up to one override per electrode;
@@ -66,6 +66,7 @@ class EnvStream:
         self._last_reset: str | None = None
         self._running = asyncio.Event()
         self._running.set()
+        self._wake = asyncio.Event()  # set by resume and reset: a paused run still resets when asked
         self._overrides: dict[int, float] = {}
         self._reset_seed: int | None = None
         self._env_lock = threading.Lock()  # the step thread and close() never touch the env at once
@@ -104,8 +105,10 @@ class EnvStream:
             self._running.clear()
         elif name == "resume":
             self._running.set()
+            self._wake.set()
         elif name == "reset":
             self._reset_seed = fields.get("seed", self.seed + 1)
+            self._wake.set()
         elif name == "pace":
             self.pace = fields["mode"]
         elif name == "stimulate":
@@ -147,9 +150,11 @@ class EnvStream:
         hub.publish(await asyncio.to_thread(self._reset, self.seed))
         due = loop.time()
         while True:
-            if self.paused:
-                await self._running.wait()
+            if self.paused and self._reset_seed is None:
+                self._wake.clear()
+                await self._wake.wait()
                 due = loop.time()
+                continue
             if self._reset_seed is not None:
                 seed, self._reset_seed = self._reset_seed, None
                 hub.publish(await asyncio.to_thread(self._reset, seed))
