@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from livn_rl.cli.common import UsageError, add_command, check_output, parse_env_args, plain_ctrl_c, resolve_env_id
+from livn_rl.cli.common import UsageError, add_command, check_output, parse_env_args, resolve_env_id
 
 __all__ = ["add_parser", "cmd_animate"]
 
@@ -59,7 +59,6 @@ def cmd_animate(args: argparse.Namespace) -> int:
     if args.fps is not None and not 0 < args.fps <= 120:
         raise UsageError(f"--fps must be in (0, 120], got {args.fps:g}")
     out = check_output(args.out, "--out", formats=FORMATS)
-    plain_ctrl_c()
     try:
         writer_for(out, 1.0)  # a missing ffmpeg is found before any simulation
         env = gym.make(env_id, render_mode="rgb_array", **parse_env_args(args.env_arg))

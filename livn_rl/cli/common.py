@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import signal
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 __all__ = [
-    "CONTROL_DT_MS", "DT_MS", "Parser", "UsageError", "add_command", "check_output", "config_mea", "fill", "one_line",
-    "parse_env_args", "plain_ctrl_c", "resolve_config", "resolve_env_id",
+    "CONTROL_DT_MS", "DT_MS", "Interrupted", "Parser", "UsageError", "add_command", "check_output", "config_mea", "fill",
+    "one_line", "parse_env_args", "resolve_config", "resolve_env_id", "usage_errors",
 ]
 
 #: Integration time step and control granularity of the simulations this command runs (ms).
@@ -26,6 +26,23 @@ CONTROL_DT_MS = 1.0
 
 class UsageError(Exception):
     """A bad command-line value: reported on one line, exit code 2."""
+
+
+class Interrupted(Exception):
+    """A command stopped by Ctrl-C: the message says what was kept and how to continue (exit code 130)."""
+
+
+@contextmanager
+def usage_errors(prefix: str = "") -> Iterator[None]:
+    """Report a ``ValueError`` (bad argument, unusable dataset folder) raised inside the block as a usage error.
+
+    Use it around a command's checks, not around its work: an error while simulating or training is an internal
+    error, reported with its traceback and exit code 1.
+    """
+    try:
+        yield
+    except ValueError as err:
+        raise UsageError(f"{prefix}{err}") from None
 
 
 class Parser(argparse.ArgumentParser):
@@ -136,14 +153,3 @@ def parse_env_args(pairs: list[str]) -> dict[str, Any]:
             kwargs[key] = value
     return kwargs
 
-
-def plain_ctrl_c() -> None:
-    """Make Ctrl-C raise ``KeyboardInterrupt`` again in a command that keeps Brian2 networks parked.
-
-    Brian2 installs its own SIGINT handler when it is first imported; while a network runs (and the engine's parked
-    runs always do) that handler only asks the run to stop after the current time step and swallows the first
-    Ctrl-C. Commands that should stop at once import Brian2 here, in the main thread, and put the usual handler back.
-    """
-    import brian2  # noqa: F401  (installs Brian2's handler now, so that it can be replaced)
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from livn_rl.cli.common import UsageError, add_command
+from livn_rl.cli.common import Interrupted, UsageError, add_command
 
 __all__ = ["add_parser", "cmd_lateral_line"]
 
@@ -108,21 +108,32 @@ def cmd_lateral_line(args: argparse.Namespace) -> int:
         "preset": args.preset, "overrides": args.overrides, "seeds": seeds,
         "modes": ["stdp" if m else "no_stdp" for m in modes], "target": args.target, "config": config.to_dict(),
     }, indent=2))
-    return _run(args, config, folder, seeds, modes)
+    results: list = []
+    controls: list = []
+    try:
+        return _run(args, config, folder, seeds, modes, results, controls)
+    except KeyboardInterrupt:
+        summary = "run_summary.json was written" if (folder / "run_summary.json").exists() else \
+            "run_summary.json was not written"
+        raise Interrupted(
+            f"kept the {len(results) + len(controls)} finished run(s) of {len(seeds) * len(modes)} (artifacts"
+            f"{' and figures' if args.figures else ''}) in {folder}; {summary}; run the command again with "
+            "--overwrite to start over"
+        ) from None
 
 
-def _run(args, config, folder, seeds: list[int], modes: list[bool]) -> int:
+def _run(args, config, folder, seeds: list[int], modes: list[bool], results: list, controls: list) -> int:
+    """Train and test every seed and mode, appending to ``results`` (STDP) and ``controls`` as each finishes."""
     from livn_rl.experiments.lateral_line import figures
     from livn_rl.experiments.lateral_line.runs import comparison, save_artifact, topology
     from livn_rl.experiments.lateral_line.training import run_lateral_line
 
     start = time.perf_counter()
-    results, controls = [], []
     for seed in seeds:
         for stdp in modes:
             result = run_lateral_line(config, seed, stdp=stdp, target=args.target, progress=not args.quiet)
-            (results if stdp else controls).append(result)
             save_artifact(folder, result, args.preset)
+            (results if stdp else controls).append(result)
             q = result.post.quality
             print(f"seed {seed} {'STDP   ' if stdp else 'control'}: sigma_theta {result.pre.quality['sigma_theta']:.3f} -> "
                   f"{q['sigma_theta']:.3f} rad, delta_trial {q['delta_trial']:.3f} rad, valid {q['valid_fraction']:.2f}, "

@@ -9,7 +9,7 @@ import os
 import signal
 from typing import Any
 
-from livn_rl.cli.common import UsageError, add_command, check_output, parse_env_args, plain_ctrl_c, resolve_env_id
+from livn_rl.cli.common import UsageError, add_command, check_output, parse_env_args, resolve_env_id, usage_errors
 
 __all__ = ["LIF_DEFAULTS", "add_parser", "cmd_view"]
 
@@ -133,11 +133,9 @@ def _lif_stream(args: argparse.Namespace):
     from livn_rl.systems.lif import DiscreteLIF
     from livn_rl.view import LIFStream
 
-    try:
+    with usage_errors():
         neuron = DiscreteLIF(**_lif_parameters(args), seed=1 if args.seed is None else args.seed)
         return LIFStream(neuron, 80.0 if args.delay_ms is None else args.delay_ms)
-    except ValueError as err:
-        raise UsageError(err) from None
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -146,11 +144,9 @@ def _export(args: argparse.Namespace) -> int:
     if args.delay_ms is not None:
         raise UsageError("--delay-ms paces the live stream; an --export trace is replayed at the page's own pace")
     out = check_output(args.export, "--export", formats=("json",))
-    try:
+    with usage_errors():
         trace = simulate_lif(200 if args.steps is None else args.steps, **_lif_parameters(args),
                              seed=1 if args.seed is None else args.seed)
-    except ValueError as err:
-        raise UsageError(err) from None
     partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
     partial.write_text(json.dumps(trace, indent=1))
     os.replace(partial, out)
@@ -166,7 +162,6 @@ def _env_stream(args: argparse.Namespace):
     from livn_rl.view import EnvStream, PolicyError, make_policy
 
     env_id = resolve_env_id(args.target)
-    plain_ctrl_c()  # in the main thread, before the env's simulation is built (in a worker thread)
     env_kwargs = parse_env_args(args.env_arg or [])
     seed = 0 if args.seed is None else args.seed
     if not 0 <= seed < 2**31:

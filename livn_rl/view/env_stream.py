@@ -26,6 +26,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from livn_rl.engine import interrupts
 from livn_rl.view.env_frames import layout, reset_frame, step_frame
 from livn_rl.view.hub import Hub
 from livn_rl.view.messages import Command, CommandError, choice, number, whole
@@ -55,9 +56,11 @@ class EnvStream:
                  pace: str = "realtime") -> None:
         self.env = env
         self.base = env.unwrapped
-        # build the simulation here, in the main thread: importing Brian2 installs a signal handler, which only the
-        # main thread may do (the steps run in a worker thread)
+        # build the simulation here, in the main thread: importing Brian2 installs its SIGINT handler, which only the
+        # main thread may do; then the engine's handler goes in front of it, so that Ctrl-C raises KeyboardInterrupt
+        # (the steps run in a worker thread, where the engine cannot install it by itself)
         self.base.simulation  # noqa: B018
+        interrupts.install()
         self.policy = policy
         self.pace = choice(*PACES)("pace", pace)
         self.seed = whole(0, 2**31 - 1)("seed", seed)
