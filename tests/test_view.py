@@ -399,3 +399,31 @@ def test_help_explains_view_and_animate(capsys):
         assert done.value.code == 0
         out = capsys.readouterr().out
         assert "examples:" in out and words in out
+
+
+def test_ctrl_c_stops_animate_and_leaves_no_movie(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    process = subprocess.Popen([sys.executable, "-m", "livn_rl.cli", "animate", "RateClamp-S1-v0", "--steps", "500",
+                                "--out", str(tmp_path / "e.gif"), *NUMPY], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    err = bytearray()
+    reader = threading.Thread(target=lambda: [err.extend(chunk) for chunk in iter(lambda: os.read(process.stderr.fileno(), 4096), b"")],
+                              daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and b"1/500" not in err:  # a frame is written: stop it mid-movie
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+        reader.join(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130 and b"livn-rl animate: interrupted" in err
+    assert list(tmp_path.iterdir()) == []  # neither the movie nor its partial file
