@@ -20,7 +20,7 @@ LAYERS = [
                      "engine.interrupts", "engine.parked_run", "engine.random_stream", "engine.stimulus_feed"]),
     ("models", ["systems", "mea", "encoders", "analysis", "plots"]),
     ("composition", ["engine.simulation", "engine"]),
-    ("uses", ["experiments", "envs", "data", "view"]),
+    ("uses", ["experiments", "envs", "data", "export", "view"]),
     ("command line", ["cli"]),
 ]
 

@@ -359,7 +359,7 @@ def test_frames_of_each_task_kind(env_id, kind, keys):
                        episode_return=reward, terminated=terminated, truncated=truncated, info=info)
     json.dumps(frame, allow_nan=False)  # plain JSON: no NaN reaches the page
     assert keys <= set(frame["task"]) and frame["task"]["kind"] == kind
-    assert sum(frame["channel_counts"]) == base.last_window.channel_c.size
+    assert sum(frame["channel_counts"]) == base.last_recording.channel_c.size
     env.close()
 
 

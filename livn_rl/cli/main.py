@@ -10,13 +10,13 @@ import sys
 import traceback
 from typing import Sequence
 
-from livn_rl.cli import animate, envs, lateral_line, ring, sample, simulate, systems, train, view
+from livn_rl.cli import animate, envs, export, lateral_line, ring, sample, simulate, systems, train, view
 from livn_rl.cli.common import Interrupted, Parser, UsageError, fill, one_line
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The command modules in the order ``livn-rl --help`` lists them; each has ``add_parser(commands)``.
-COMMANDS = (systems, envs, simulate, sample, train, view, animate, ring, lateral_line)
+COMMANDS = (systems, envs, simulate, sample, train, export, view, animate, ring, lateral_line)
 
 DESCRIPTION = """\
 livn-rl: simulated cortical cultures on a simulated multi-electrode array.
@@ -43,6 +43,10 @@ examples:
                                record stimulus-response trials (resumable)
   livn-rl train livn_rl/Pendulum-S2-v0 --timesteps 3000
                                train SAC, draw its learning curve
+  livn-rl simulate S2 --save out/s2.npz
+  livn-rl export nwb out/s2.npz --out out/s2.nwb
+                               the run as an NWB file (pip install
+                               'livn_rl[nwb]'); datasets and episodes too
   livn-rl view lif             the LIF neuron live in a browser
                                (http://127.0.0.1:8765/)
   livn-rl view livn_rl/Pendulum-S2-v0 --policy out/train/model.zip

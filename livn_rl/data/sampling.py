@@ -51,11 +51,12 @@ class SampleReport:
         return self.new_trials / self.seconds if self.seconds > 0 else float("nan")
 
 
-def _versions() -> dict[str, str]:
+def package_versions(names=("livn_rl", "brian2", "numpy", "datasets", "pyarrow")) -> dict[str, str]:
+    """The Python version and the installed version of each package in ``names`` (for metadata of made data)."""
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": sys.version.split()[0]}
-    for name in ("livn_rl", "brian2", "numpy", "datasets", "pyarrow"):
+    for name in names:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -113,7 +114,7 @@ def build_meta(system, encoder, *, samples: int, window_ms: float, trials_per_ep
         "seed": seed,
         "n_copies": n_copies,
         "shard_size": n_copies * trials_per_episode,
-        "versions": _versions(),
+        "versions": package_versions(),
         "command": command,
     }
 
@@ -361,4 +362,7 @@ def run_sampling(plan: SamplingPlan, *, workers: int = 1, target: str = "auto", 
                         time.perf_counter() - started)
 
 
-__all__ = ["SETTINGS", "SampleReport", "SamplingPlan", "build_meta", "plan_sampling", "run_sampling", "sample_dataset"]
+__all__ = [
+    "SETTINGS", "SampleReport", "SamplingPlan", "build_meta", "package_versions", "plan_sampling", "run_sampling",
+    "sample_dataset",
+]

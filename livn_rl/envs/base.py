@@ -98,7 +98,11 @@ class LivnEnv(gym.Env):
         self.context = StimulationContext(self.mea, self.window_ms, dt_ms if simulation is None else simulation.dt_ms)
         self.metadata = {**type(self).metadata, "render_fps": max(1, int(round(1000.0 / self.window_ms)))}
         self._history: deque[Recording] = deque(maxlen=max(1, int(RENDER_HISTORY_MS // self.window_ms)))
-        self._last_stimulus: list[int] = []
+        self._stimulated_channels: list[int] = []
+        #: the stimulation of the last window as the env made it (pulses, channel currents or None) and what the
+        #: window recorded; None before the first step of an episode (read by recorders such as RecordEpisode)
+        self.last_stimulus: list[Pulse] | np.ndarray | None = None
+        self.last_recording: Recording | None = None
         self._episode_steps: int | None = None
         self._figure = None
 
@@ -110,14 +114,9 @@ class LivnEnv(gym.Env):
         return self._simulation
 
     @property
-    def last_window(self) -> Recording | None:
-        """The recording of the last step's window (``None`` before the first step of an episode)."""
-        return self._history[-1] if self._history else None
-
-    @property
     def stimulated_channels(self) -> list[int]:
         """The channels the last step's stimulus drove (with a positive amplitude)."""
-        return list(self._last_stimulus)
+        return list(self._stimulated_channels)
 
     # ----------------------------------------------------------------------------------------- for subclasses
     def _reset_episode(self, options: dict | None) -> tuple[np.ndarray, dict]:
@@ -161,7 +160,8 @@ class LivnEnv(gym.Env):
 
     def _begin_episode(self) -> None:
         self._history.clear()
-        self._last_stimulus = []
+        self._stimulated_channels = []
+        self.last_stimulus = self.last_recording = None
         self._episode_steps = 0
 
     def step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
@@ -195,23 +195,25 @@ class LivnEnv(gym.Env):
         """The stimulation of one window for a checked action (also remembered for :meth:`render`)."""
         stimulus = self._stimulus(action)
         if isinstance(stimulus, (list, tuple)):
-            self._last_stimulus = sorted({p.channel for p in stimulus if p.amplitude_ua > 0})
+            self._stimulated_channels = sorted({p.channel for p in stimulus if p.amplitude_ua > 0})
         elif stimulus is None:
-            self._last_stimulus = []
+            self._stimulated_channels = []
         else:
-            self._last_stimulus = np.flatnonzero(np.any(np.asarray(stimulus) != 0, axis=0)).tolist()
+            self._stimulated_channels = np.flatnonzero(np.any(np.asarray(stimulus) != 0, axis=0)).tolist()
+        self.last_stimulus = stimulus
         return stimulus
 
     def finish_step(self, action: np.ndarray, clipped: int, recording: Recording) -> tuple[np.ndarray, float, bool, bool, dict]:
         """The step's return value from this copy's recording of the window."""
         self._history.append(recording)
+        self.last_recording = recording
         self._episode_steps += 1
         obs, reward, terminated, truncated, info = self._outcome(action, recording)
         info.update(self._common_info())
         info["spike_count"] = int(recording.neuron_i.size)
         info["channel_spike_count"] = int(recording.channel_c.size)
         info["action_clipped"] = clipped
-        info["stimulated_channels"] = len(self._last_stimulus)
+        info["stimulated_channels"] = len(self._stimulated_channels)
         if self.render_mode == "human":
             self.render()
         return obs, float(reward), bool(terminated), bool(truncated), info

@@ -28,7 +28,7 @@ def draw_frame(env, history: list[Recording], task_frame: np.ndarray | None) -> 
         ax_raster.set_title("no window simulated yet", fontsize=10, loc="left")
         ax_raster.set_xlabel("time (ms)")
         rates = None
-    plot_mea(ax_mea, env.system, env.mea, channel_rates_hz=rates, stimulated=env._last_stimulus)
+    plot_mea(ax_mea, env.system, env.mea, channel_rates_hz=rates, stimulated=env._stimulated_channels)
     ax_mea.get_legend().remove()  # the frame is small; the colours speak for themselves
     ax_mea.set_title("last window (stimulated: orange)", fontsize=10, loc="left")
     if task_frame is not None:

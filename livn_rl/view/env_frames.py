@@ -151,8 +151,8 @@ def reset_frame(env: LivnEnv, episode: int, seed: int, observation: Any, info: d
 def step_frame(env: LivnEnv, *, episode: int, step: int, action: np.ndarray, override: dict[int, float],
                observation: Any, reward: float, episode_return: float, terminated: bool, truncated: bool,
                info: dict) -> dict[str, Any]:
-    """The ``step`` message of one env step (the window is ``env.last_window``)."""
-    window: Recording = env.last_window
+    """The ``step`` message of one env step (the window is ``env.last_recording``)."""
+    window: Recording = env.last_recording
     spikes = window.neuron_copy == 0
     spike_i, spike_t = window.neuron_i[spikes], window.neuron_t_ms[spikes]
     counts = np.bincount(spike_i, minlength=env.system.n_neurons)
