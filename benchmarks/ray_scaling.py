@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -65,32 +66,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     scratch = Path(tempfile.mkdtemp(prefix="livn_rl_ray_scaling_"))
+    token = scratch / "auth_token"  # this process drives the cluster: Ray reads the token settings when imported
+    token.write_text(secrets.token_hex(32))
+    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
     results: dict = {"load_before": os.getloadavg()}
     try:
-        # the per-trial cost of each system, one process, copies of one network (warm: compiled first)
-        costs = []
-        for system, (trials, per_episode, copies) in COST_RUNS.items():
-            _sample(scratch / "warm", system, copies, 0, "local", 1, trials_per_episode=1, n_copies=copies)  # compile
-            rate = _sample(scratch / "cost", system, trials, 1, "local", 1, trials_per_episode=per_episode,
-                           n_copies=copies)
-            costs.append({"system": system, "trials": trials, "trials_per_episode": per_episode, "copies": copies,
-                          "trials_per_second": round(rate, 3), "seconds_per_trial": round(1 / rate, 4)})
-            print(costs[-1], flush=True)
-        results["per_trial_cost"] = costs
-
         sampling = []
         rates = [_sample(scratch / f"local{r}", "S2", args.samples, r, "local", 1) for r in range(args.repeats)]
         sampling.append({"executor": "local", "workers": 1, "trials_per_second": float(np.median(rates)),
                          "runs": [round(x, 1) for x in rates]})
         print(sampling[-1], flush=True)
         with LocalCluster(nodes=2, cpus_per_node=1) as cluster:
-            os.environ.update({k: cluster.env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")})
             import ray
 
             ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
             try:
                 for workers in (1, 2):
-                    _sample(scratch / "warm", "S2", 1600 * workers, 99, "ray", workers)  # workers compile and start
+                    _sample(scratch / "warm", "S2", 800 * workers, 99, "ray", workers)  # workers compile and start
                     rates = [_sample(scratch / f"ray{workers}-{r}", "S2", args.samples, r, "ray", workers)
                              for r in range(args.repeats)]
                     sampling.append({"executor": "ray (local 2-node cluster)", "workers": workers,
@@ -109,6 +101,17 @@ def main(argv: list[str] | None = None) -> int:
                                      "local_seconds": round(local_s, 1), "ray_seconds": round(ray_s, 1),
                                      "speedup": round(local_s / ray_s, 2)}
             print(results["seed_sweep"], flush=True)
+        # the per-trial cost of each system, one process, copies of one network (warm: compiled first)
+        costs = []
+        for system, (trials, per_episode, copies) in COST_RUNS.items():
+            _sample(scratch / "warm", system, copies, 0, "local", 1, trials_per_episode=1, n_copies=copies)  # compile
+            rate = _sample(scratch / "cost", system, trials, 1, "local", 1, trials_per_episode=per_episode,
+                           n_copies=copies)
+            costs.append({"system": system, "trials": trials, "trials_per_episode": per_episode, "copies": copies,
+                          "trials_per_second": round(rate, 3), "seconds_per_trial": round(1 / rate, 4)})
+            print(costs[-1], flush=True)
+        results["per_trial_cost"] = costs
+
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     results["load_after"] = os.getloadavg()

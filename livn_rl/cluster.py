@@ -112,8 +112,10 @@ def session_processes(sessions: set[int]) -> list[int]:
 class LocalCluster:
     """A Ray cluster of ``nodes`` nodes on this machine, for trying the distributed commands and for tests and
     benchmarks: ``ray start`` on 127.0.0.1 (a head, then worker nodes joining it), each node its own session of
-    processes, with a token of its own (:attr:`env` holds what a driver needs to connect). :meth:`stop` kills every
-    process of those sessions, so nothing is left behind.
+    processes, with a token of its own (:attr:`env` holds what a driver process needs to connect; Ray reads it when
+    imported, so a process that is to connect itself sets ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN_PATH`` before
+    importing Ray, and the cluster then uses that token). :meth:`stop` kills every process of those sessions, so
+    nothing is left behind.
 
     Ray's servers listen on every interface of the machine, not only on loopback; the token is what keeps others out.
 
@@ -125,9 +127,11 @@ class LocalCluster:
     def __init__(self, nodes: int = 2, cpus_per_node: int = 1, timeout: float = 120.0) -> None:
         import_ray()
         self.temp = Path(tempfile.mkdtemp(prefix="livn_rl_ray_", dir="/tmp"))  # short: Ray's socket paths are limited
-        token = self.temp / "auth_token"
-        token.write_text(secrets.token_hex(32))
-        token.chmod(0o600)
+        token = os.environ.get("RAY_AUTH_TOKEN_PATH") if os.environ.get("RAY_AUTH_MODE") == "token" else None
+        if token is None:  # a token of its own (Ray reads the variables when imported: this process keeps its own)
+            token = self.temp / "auth_token"
+            token.write_text(secrets.token_hex(32))
+            token.chmod(0o600)
         self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
                     "RAY_AUTH_TOKEN_PATH": str(token)}
         with socket.socket() as s:
