@@ -2,7 +2,7 @@
 
 The plan is the local sampler's (:func:`~livn_rl.data.sampling.plan_sampling`: the same metadata, identity checks and
 list of missing shards), and each actor runs the local sampler's shard maker, so shard ``k`` is the same bytes
-whichever machine makes it. An actor writes its shard to its own scratch folder and sends the file to the driver,
+whichever machine makes it. An actor writes its shard to a scratch folder of its own and sends the file to the driver,
 which writes it into the dataset under a temporary name and renames it: the workers need no shared file system, and
 a shard is on disk whole or not at all. A worker (or node) that dies loses only the shard it was making: it is
 handed to a new worker, and after ``max_failures`` deaths the run stops with every finished shard kept; running it
@@ -12,7 +12,6 @@ again makes the rest.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import tempfile
 import time
@@ -85,8 +84,7 @@ class ShardWorker:
     """A Ray actor that builds the dataset's simulation once and makes whole shards with it."""
 
     def __init__(self, meta: dict[str, Any], system, encoder, target: str, tally, worker: int) -> None:
-        self.scratch = tempfile.mkdtemp(prefix="livn_rl_shards_")
-        self.maker = _ShardMaker({**meta, "folder": self.scratch}, system, encoder, target)
+        self.maker = _ShardMaker(meta, system, encoder, target)
         self.counter = _TallyCounter(tally, worker)
 
     def where(self) -> dict[str, Any]:
@@ -98,13 +96,11 @@ class ShardWorker:
     def make(self, index: int) -> tuple[int, bytes, int, float]:
         """Shard ``index`` as the bytes of its Parquet file, with its trials and the seconds it took."""
         started = time.perf_counter()
-        path = self.maker.make(index, self.counter)
-        data = path.read_bytes()
-        path.unlink()
+        # removed once the shard is read: only a worker killed in the middle of a shard leaves its folder behind
+        with tempfile.TemporaryDirectory(prefix="livn_rl_shard_") as scratch:
+            self.maker.meta = {**self.maker.meta, "folder": scratch}
+            data = self.maker.make(index, self.counter).read_bytes()
         return index, data, shard_sizes(self.maker.meta)[index], time.perf_counter() - started
-
-    def __del__(self) -> None:
-        shutil.rmtree(getattr(self, "scratch", ""), ignore_errors=True)
 
 
 def _write_shard_file(folder: Path, index: int, data: bytes) -> None:
