@@ -77,6 +77,8 @@ class RunResult:
         """Map quality of the training trials in consecutive blocks of about ``trials_per_block`` trials (at most
         10 blocks): trial centres and metrics."""
         c = self.config
+        if c.training.n_trials == 0:
+            return {key: np.empty(0) for key in ("sigma_theta", "delta_trial", "valid_fraction", "mean_abs_error_cm", "trial")}
         n_blocks = int(np.clip(c.training.n_trials // trials_per_block, 1, 10))
         blocks = np.array_split(np.arange(c.training.n_trials), n_blocks)
         values = [map_quality(self.trial_ts_counts[b], self.trial_position_cm[b], self.ts_positions_cm,
@@ -101,7 +103,8 @@ class RunResult:
             "post_test": _rounded(self.post.quality),
             "mean_weight_mv": {"before": round(float(self.weights_before_mv["mon_ts"].mean()), 4),
                                "after": round(float(self.weights_after_mv["mon_ts"].mean()), 4)},
-            "training_rates_hz": {k: round(float(v.mean()), 3) for k, v in self.trial_population_rates_hz.items()},
+            "training_rates_hz": {k: round(float(v.mean()), 3) if v.size else None
+                                  for k, v in self.trial_population_rates_hz.items()},
         }
 
 
