@@ -92,7 +92,7 @@ def part4_fi_curve(out: Path, target: str) -> None:
     fig.savefig(out / "lif_fi_curve.png", dpi=120)
     print(f"[part 4] Rheobase (minimum spiking current): {fi['rheobase_na']:.3f} nA (the first of the 20 currents "
           f"above the analytic {fi['rheobase_theory_na']:g} nA)")
-    print(f"[part 4] rates: " + ", ".join(f"{i:.2f} nA {r:.0f} Hz" for i, r in zip(fi["current_na"], fi["rate_hz"]) if r > 0))
+    print("[part 4] rates: " + ", ".join(f"{i:.2f} nA {r:.0f} Hz" for i, r in zip(fi["current_na"], fi["rate_hz"]) if r > 0))
 
 
 def part5_reset(out: Path, target: str) -> None:

@@ -98,15 +98,17 @@ def add_parser(commands) -> None:
                        help="run only the control: every STDP increment zero (no learning)")
     which.add_argument("--no-control", action="store_true",
                        help="run only with STDP, as the original does (default: STDP and the paired control)")
-    original = parser.add_argument_group("the original's parameters (applied after the mode's preset)")
+    original = parser.add_argument_group("the original's parameters (applied after the preset and --set; the field "
+                                         "each sets is in brackets)")
     for p in ORIGINAL_PARAMETERS:
+        text = f"{p.help} [{p.path}]"
         if p.kind is bool and p.fixed is not None:
-            original.add_argument(p.flag, dest=p.name, action="store_true", default=None, help=p.help)
+            original.add_argument(p.flag, dest=p.name, action="store_true", default=None, help=text)
         elif p.kind is bool:
-            original.add_argument(p.flag, dest=p.name, action=argparse.BooleanOptionalAction, default=None, help=p.help)
+            original.add_argument(p.flag, dest=p.name, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
-            original.add_argument(p.flag, dest=p.name, type=p.kind, choices=p.choices, default=None,
-                                  metavar="X" if p.choices is None else None, help=p.help)
+            original.add_argument(p.flag, dest=p.name, type=p.kind, choices=p.choices, default=None, help=text,
+                                  metavar=None if p.choices else "N" if p.kind is int else "X")
     other = parser.add_argument_group("everything else")
     other.add_argument("--set", action="append", default=[], dest="overrides", metavar="PARAM=VALUE",
                        help="override a parameter, e.g. --set mon.n=400 (repeatable; see below)")
@@ -131,9 +133,14 @@ def resolve_config(args: argparse.Namespace):
             raise UsageError(f"{p.flag} and --set {p.path.split('[')[0]}=... set the same parameter; give one of them")
     try:
         config = preset(mode_preset(args.mode)).with_overrides(args.overrides)
-        return apply_original(config, given), {flags[name]: value for name, value in given.items()}
     except ValueError as err:
         raise UsageError(str(err)) from None
+    try:
+        return apply_original(config, given), {flags[name]: value for name, value in given.items()}
+    except ValueError as err:
+        culprit = next((p for p in ORIGINAL_PARAMETERS if p.name in given and p.path.split("[")[0] in str(err)), None)
+        prefix = "" if culprit is None else f"{culprit.flag} {given[culprit.name]} sets {culprit.path.split('[')[0]}: "
+        raise UsageError(prefix + str(err)) from None
 
 
 def cmd_lateral_line(args: argparse.Namespace) -> int:
