@@ -120,9 +120,10 @@ class Simulation:
         self._built = self.system.build(self.n_copies, {"stim_current": stim, "stim_rows": self._control_rows}, clock)
         self.system.set_background(self._built, background)
         record = (self._voltage_index[None, :] + n * np.arange(self.n_copies)[:, None]).ravel()
-        unknown = [name for name in self._traces if name not in self._built.neurons.variables or name.startswith("_")]
+        variables = self._built.neurons.variables
+        known = sorted(k for k in variables if not k.startswith("_") and k not in ("N", "i", "t", "dt", "t_in_timesteps"))
+        unknown = [name for name in self._traces if name not in known]
         if unknown:
-            known = sorted(k for k in self._built.neurons.variables if not k.startswith("_") and k not in ("N", "i", "t", "dt", "t_in_timesteps"))
             raise ValueError(f"record_traces: {self.system.name} has no variable(s) {unknown}; it has {known}")
         self._monitors = Monitors(self._built.neurons, clock, record, self._traces)
         self._run = ParkedRun(clock, self._feed, self._monitors)
