@@ -96,8 +96,9 @@ def n_timesteps(duration_ms: float, dt_ms: float) -> int:
 def render(pulses: Iterable[Pulse], n_channels: int, duration_ms: float, dt_ms: float) -> np.ndarray:
     """Channel currents (uA, signed: cathodic < 0) on the simulation grid, shape ``(n_timesteps, n_channels)``.
 
-    Each phase lasts ``round(phase_ms / dt_ms)`` steps (at least one). A pulse must start inside the window; a
-    pulse that runs past its end is cut there.
+    Each phase lasts ``round(phase_ms / dt_ms)`` steps (at least one). A pulse must lie wholly inside the window: a
+    pulse cut at the window's end would lose its anodic phase and inject net charge, so it is refused (start it
+    earlier, or render a longer window).
     """
     rows = n_timesteps(duration_ms, dt_ms)
     wave = np.zeros((rows, n_channels))
@@ -126,7 +127,16 @@ def render(pulses: Iterable[Pulse], n_channels: int, duration_ms: float, dt_ms: 
             signs = np.concatenate([signs, np.ones(phase)])
         index = np.asarray(members)
         at = start[index, None] + offsets[None, :]
-        inside = at < rows  # a pulse that runs past the window's end is cut there
+        crossing = np.flatnonzero((at[:, -1] >= rows) & (amplitude[index] > 0))
+        if crossing.size:
+            p = pulses[int(index[crossing[0]])]
+            steps = int(offsets[-1]) + 1
+            raise ValueError(
+                f"pulse on channel {p.channel} at {p.onset_ms:g} ms lasts {steps * dt_ms:g} ms and would be cut at the "
+                f"end of the {duration_ms:g} ms window, losing {'its anodic phase' if shape == 'biphasic' else 'part of it'}; "
+                f"start it by {(rows - steps) * dt_ms:g} ms or lengthen the window"
+            )
+        inside = at < rows  # only zero-amplitude pulses reach past the end
         values = amplitude[index, None] * signs[None, :]
         np.add.at(wave, (at[inside], np.broadcast_to(channel[index, None], at.shape)[inside]), values[inside])
     return wave

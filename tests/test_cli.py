@@ -183,3 +183,62 @@ def test_reference_circuits_are_listed_and_described(capsys):
     assert main(["envs", "--json"]) == 0
     lif = [row for row in json.loads(capsys.readouterr().out) if row["id"] == "livn_rl/LIF-RateTrack-v0"]
     assert lif and lif[0]["task"] == "LIF-RateTrack" and lif[0]["kind"] == "reference_circuit"
+
+
+def test_an_internal_error_shows_where_it_failed_with_exit_code_1(tmp_path, capsys, monkeypatch):
+    """A ValueError deep inside a run is not a usage error: the traceback is shown and the status is 1."""
+    from livn_rl.engine import Simulation
+
+    def broken_run(self, *args, **kwargs):
+        raise ValueError("a bug deep inside the run")
+
+    monkeypatch.setattr(Simulation, "run", broken_run)
+    code = main(["simulate", "S1", "--duration", "10", "--target", "numpy", "--quiet", "--out", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" in err and "broken_run" in err
+    assert err.strip().splitlines()[-1] == ("livn-rl simulate: internal error: ValueError: a bug deep inside the run "
+                                            "(the traceback above shows where)")
+
+
+def test_an_internal_error_while_sampling_is_not_a_usage_error(tmp_path, capsys, monkeypatch):
+    from livn_rl.data import sampling
+
+    def broken_make(self, index, counter=None):
+        raise ValueError("a bug while making a shard")
+
+    monkeypatch.setattr(sampling._ShardMaker, "make", broken_make)
+    code = main(["sample", "S1", "--samples", "10", "--trials-per-episode", "5", "--copies", "1", "--window-ms", "10",
+                 "--target", "numpy", "--quiet", "--out", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" in err and "a bug while making a shard" in err
+    # and bad arguments stay usage errors, before anything runs
+    assert main(["sample", "S1", "--samples", "10", "--window-ms", "10.5", "--out", str(tmp_path / "e")]) == 2
+    assert main(["sample", "S1", "--samples", "10", "--workers", "0", "--out", str(tmp_path / "f")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 2
+
+
+def test_envs_lists_the_others_when_one_env_cannot_be_built(capsys):
+    import gymnasium as gym
+
+    gym.register(id="livn_rl/Broken-S1-v0", entry_point="livn_rl.envs:NoSuchEnv")
+    try:
+        assert main(["envs"]) == 1
+        captured = capsys.readouterr()
+        assert "livn_rl/Pendulum-S2-v0" in captured.out and "livn_rl/RateClamp-S1-v0" in captured.out
+        assert "livn_rl/Broken-S1-v0  error: cannot construct livn_rl/Broken-S1-v0" in captured.out
+        assert "1 registered env(s) could not be constructed: livn_rl/Broken-S1-v0" in captured.err
+        assert main(["envs", "--json"]) == 1
+        rows = json.loads(capsys.readouterr().out)
+        assert [r["id"] for r in rows if "error" in r] == ["livn_rl/Broken-S1-v0"]
+        assert main(["envs", "livn_rl/Broken-S1-v0"]) == 1  # described alone: an internal error, with its traceback
+        assert "Traceback" in capsys.readouterr().err
+    finally:
+        gym.registry.pop("livn_rl/Broken-S1-v0")
+
+
+def test_our_own_deprecation_warnings_are_errors_in_the_tests():
+    """The test configuration no longer hides every DeprecationWarning: ours fail the test run."""
+    code = compile("import warnings\nwarnings.warn('an old API', DeprecationWarning)", "livn_rl/old_api.py", "exec")
+    with pytest.raises(DeprecationWarning, match="an old API"):
+        exec(code, {"__name__": "livn_rl.old_api"})

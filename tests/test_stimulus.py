@@ -64,10 +64,24 @@ def test_overlapping_pulses_on_different_channels_are_independent():
     assert not np.any(wave[:, 1:3])
 
 
-def test_pulse_running_past_the_window_is_cut():
-    wave = render([Pulse(0, 4.9, 2.0)], 1, 5.0, DT)[:, 0]
-    assert wave.shape == (50,)
-    np.testing.assert_array_equal(wave[-1:], [-2.0])
+def test_pulse_running_past_the_window_is_refused_not_cut():
+    """A cut pulse would lose its anodic phase (net charge): refused, naming the latest onset that fits."""
+    with pytest.raises(ValueError, match=r"channel 0 at 4.9 ms lasts 0.4 ms .* losing its anodic phase; start it by 4.6 ms"):
+        render([Pulse(0, 4.9, 2.0)], 1, 5.0, DT)
+    with pytest.raises(ValueError, match="losing part of it"):
+        render([Pulse(0, 4.9, 2.0, shape="monophasic")], 1, 5.0, DT)
+    wave = render([Pulse(0, 4.6, 2.0)], 1, 5.0, DT)[:, 0]  # the last onset that fits: whole and charge balanced
+    np.testing.assert_array_equal(wave[-4:], [-2.0, -2.0, 2.0, 2.0])
+    assert render([Pulse(0, 4.9, 0.0)], 1, 5.0, DT).sum() == 0  # no current, nothing to cut
+
+
+def test_the_engine_refuses_a_pulse_crossing_the_end_of_a_step():
+    from livn_rl import Simulation
+
+    with Simulation("S1", seed=0, target="numpy") as sim:
+        with pytest.raises(ValueError, match="would be cut at the end of the 5 ms window"):
+            sim.step([Pulse(0, 4.8, 3.0)], 5.0)
+        assert sim.step([Pulse(0, 4.6, 3.0)], 5.0).duration_ms == 5.0
 
 
 def test_pulse_train_spacing():

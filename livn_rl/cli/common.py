@@ -10,12 +10,13 @@ import argparse
 import difflib
 import json
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 __all__ = [
-    "CONTROL_DT_MS", "DT_MS", "Parser", "UsageError", "add_command", "check_output", "config_mea", "fill", "one_line",
-    "parse_env_args", "resolve_config",
+    "CONTROL_DT_MS", "DT_MS", "Interrupted", "Parser", "UsageError", "add_command", "check_output", "config_mea", "fill",
+    "one_line", "parse_env_args", "resolve_config", "usage_errors",
 ]
 
 #: Integration time step and control granularity of the simulations this command runs (ms).
@@ -25,6 +26,23 @@ CONTROL_DT_MS = 1.0
 
 class UsageError(Exception):
     """A bad command-line value: reported on one line, exit code 2."""
+
+
+class Interrupted(Exception):
+    """A command stopped by Ctrl-C: the message says what was kept and how to continue (exit code 130)."""
+
+
+@contextmanager
+def usage_errors(prefix: str = "") -> Iterator[None]:
+    """Report a ``ValueError`` (bad argument, unusable dataset folder) raised inside the block as a usage error.
+
+    Use it around a command's checks, not around its work: an error while simulating or training is an internal
+    error, reported with its traceback and exit code 1.
+    """
+    try:
+        yield
+    except ValueError as err:
+        raise UsageError(f"{prefix}{err}") from None
 
 
 class Parser(argparse.ArgumentParser):

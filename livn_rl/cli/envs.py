@@ -6,8 +6,9 @@ import argparse
 import difflib
 import json
 import math
+import sys
 
-from livn_rl.cli.common import UsageError, add_command
+from livn_rl.cli.common import UsageError, add_command, one_line
 
 __all__ = ["add_parser", "cmd_envs"]
 
@@ -167,8 +168,8 @@ def _env_facts(env_id: str, detail: bool) -> dict:
     spec = gym.spec(env_id)
     try:
         env = gym.make(env_id, target="numpy")
-    except Exception as err:  # a broken registration should not hide the other envs
-        raise UsageError(f"cannot construct {env_id}: {err}") from None
+    except Exception as err:  # a broken registration: an internal error, not the user's
+        raise RuntimeError(f"cannot construct {env_id}: {type(err).__name__}: {one_line(err)}") from err
     try:
         base = env.unwrapped
         cls = type(base)
@@ -225,20 +226,31 @@ def cmd_envs(args: argparse.Namespace) -> int:
             _print_env_details(facts)
         return 0
 
-    rows = [_env_facts(env_id, detail=False) for env_id in env_ids()]
+    rows, broken = [], []
+    for env_id in env_ids():  # one env that fails to describe itself does not hide the others
+        try:
+            rows.append(_env_facts(env_id, detail=False))
+        except Exception as err:
+            broken.append({"id": env_id, "error": one_line(err)})
     if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    table = [("id", "task", "system", "obs", "action", "window", "max steps")]
-    for f in rows:
-        table.append((f["id"], f["task"], f["system"], str(tuple(f["observation_shape"])), f["action_space"],
-                      f"{f['window_ms']:g} ms", f"{f['max_episode_steps']}"))
-    widths = [max(len(r[k]) for r in table) for k in range(len(table[0]))]
-    right = {5, 6}
-    for r in table:
-        print("  ".join(c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))).rstrip())
-    print(f"\n{len(rows)} envs. gym.make(ID) makes one (import livn_rl first, or write 'livn_rl:ID'); "
-          "gym.make_vec(ID, num_envs=K)\nsimulates K copies in one network. Details: livn-rl envs ID")
+        print(json.dumps(rows + broken, indent=2))
+    else:
+        table = [("id", "task", "system", "obs", "action", "window", "max steps")]
+        for f in rows:
+            table.append((f["id"], f["task"], f["system"], str(tuple(f["observation_shape"])), f["action_space"],
+                          f"{f['window_ms']:g} ms", f"{f['max_episode_steps']}"))
+        widths = [max(len(r[k]) for r in table) for k in range(len(table[0]))]
+        right = {5, 6}
+        for r in table:
+            print("  ".join(c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))).rstrip())
+        for f in broken:
+            print(f"{f['id']}  error: {f['error']}")
+        print(f"\n{len(rows)} envs. gym.make(ID) makes one (import livn_rl first, or write 'livn_rl:ID'); "
+              "gym.make_vec(ID, num_envs=K)\nsimulates K copies in one network. Details: livn-rl envs ID")
+    if broken:
+        print(f"livn-rl envs: {len(broken)} registered env(s) could not be constructed: "
+              + "; ".join(f"{f['id']} ({f['error']})" for f in broken), file=sys.stderr)
+        return 1
     return 0
 
 

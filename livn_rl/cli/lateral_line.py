@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from livn_rl.cli.common import UsageError, add_command
+from livn_rl.cli.common import Interrupted, UsageError, add_command
 
 __all__ = ["add_parser", "cmd_lateral_line"]
 
@@ -180,10 +180,24 @@ def cmd_lateral_line(args: argparse.Namespace) -> int:
         original_flags=original_given, overrides=args.overrides, seeds=seeds,
         runs=["stdp" if r else "no_stdp" for r in runs], save_tag=args.save_tag, target=args.target,
     ))
-    return _run(args, config, folder, seeds, runs, weights_dir)
+    main_runs: list = []
+    controls: list = []
+    try:
+        return _run(args, config, folder, seeds, runs, weights_dir, main_runs, controls)
+    except KeyboardInterrupt:
+        summary = ("its run_summary.json says \"complete\": false" if (folder / "run_summary.json").exists()
+                   else "no run_summary.json yet")
+        raise Interrupted(
+            f"kept the {len(main_runs) + len(controls)} finished run(s) of {len(seeds) * len(runs)} (artifacts"
+            f"{' and figures' if args.figures else ''}) in {folder}; {summary}; run the command again with --overwrite "
+            "to start over"
+        ) from None
 
 
-def _run(args, config, folder: Path, seeds: list[int], runs: list[bool], weights_dir: Path | None) -> int:
+def _run(args, config, folder: Path, seeds: list[int], runs: list[bool], weights_dir: Path | None,
+         main_runs: list, controls: list) -> int:
+    """Train and test every seed and run, appending to ``main_runs`` and ``controls`` (paired controls) as each
+    finishes, and write the run folder's files."""
     from livn_rl.systems.lateral_line.original import mode_preset
     from livn_rl.experiments.lateral_line.figures import save_run_figures, save_seed_figures
     from livn_rl.experiments.lateral_line.runs import save_artifact, summary_document, write_json
@@ -193,16 +207,15 @@ def _run(args, config, folder: Path, seeds: list[int], runs: list[bool], weights
         print("building the circuit (with Cython, a new network size compiles first: 15-90 s)...", file=sys.stderr,
               flush=True)
     start = time.perf_counter()
-    main_runs, controls = [], []
     for seed in seeds:
         for stdp in runs:
             result = run_lateral_line(config, seed, stdp=stdp, target=args.target, progress=not args.quiet)
             paired_control = not stdp and len(runs) == 2
-            (controls if paired_control else main_runs).append(result)
             npz = save_artifact(folder, result, save_tag=args.save_tag, mode=args.mode, control=paired_control)
             if weights_dir is not None:
                 for path in (npz, npz.with_name(npz.stem + "_params.json")):
                     shutil.copyfile(path, weights_dir / path.name)
+            (controls if paired_control else main_runs).append(result)
             q = result.post.quality
             print(f"seed {seed} {'STDP   ' if stdp else 'control'}: sigma_theta {result.pre.quality['sigma_theta']:.3f} -> "
                   f"{q['sigma_theta']:.3f} rad, delta_trial {q['delta_trial']:.3f} rad, valid {q['valid_fraction']:.2f}, "

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from typing import Sequence
 
 from livn_rl.cli import envs, lateral_line, ring, sample, simulate, systems, train
-from livn_rl.cli.common import Parser, UsageError, fill, one_line
+from livn_rl.cli.common import Interrupted, Parser, UsageError, fill, one_line
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -93,8 +94,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(f"{prog}: error: {one_line(err)}", file=sys.stderr)
         return 2
+    except Interrupted as stop:
+        print(f"{prog}: interrupted: {one_line(stop)}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `livn-rl systems | head`
         return 0
+    except Exception as err:  # an internal error: say what failed and where
+        traceback.print_exc()
+        print(f"{prog}: internal error: {type(err).__name__}: {one_line(err)} (the traceback above shows where)",
+              file=sys.stderr)
+        return 1

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from livn_rl.cli.common import UsageError, add_command
+from livn_rl.cli.common import Interrupted, UsageError, add_command
 
 __all__ = ["add_parser", "cmd_ring"]
 
@@ -110,7 +110,11 @@ def cmd_ring(args: argparse.Namespace) -> int:
     if args.target != "numpy" and not args.quiet:
         print("building the ring (with Cython, the first build compiles it: about 30 s)...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    trials = run_trials(levels, seeds, target=args.target, progress=not args.quiet, record_cells=cells, **kwargs)
+    try:
+        trials = run_trials(levels, seeds, target=args.target, progress=not args.quiet, record_cells=cells, **kwargs)
+    except KeyboardInterrupt:
+        raise Interrupted(f"nothing written to {out} (the table and figures are made when every trial is done); "
+                          "run the same command again to start over") from None
     run_s = time.perf_counter() - started
     summary = summarise(trials)
     table = table_markdown(summary)

@@ -7,7 +7,7 @@ import json
 import shlex
 from pathlib import Path
 
-from livn_rl.cli.common import UsageError, add_command, resolve_config
+from livn_rl.cli.common import Interrupted, UsageError, add_command, resolve_config, usage_errors
 
 __all__ = ["add_parser", "cmd_sample"]
 
@@ -76,19 +76,28 @@ def _sample_command(args: argparse.Namespace) -> str:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """``livn-rl sample SYSTEM --samples N --out DIR ...``."""
-    from livn_rl.data import DatasetError, sample_dataset
+    from livn_rl.checks import check_whole
+    from livn_rl.data import plan_sampling, run_sampling
+    from livn_rl.data.store import completed_shards, shard_sizes
 
     config = resolve_config(args.system)
     system = args.system if Path(args.system).suffix == "" else config
-    try:
-        report = sample_dataset(
+    with usage_errors():
+        check_whole("--workers", args.workers, 1)
+        plan = plan_sampling(
             system, args.out, samples=args.samples, encoder=_encoder_spec(args.encoder), window_ms=args.window_ms,
             trials_per_episode=args.trials_per_episode, noise=args.noise, seed=args.seed, n_copies=args.copies,
-            workers=args.workers, target=args.target, progress=not args.quiet,
             command=_sample_command(args),
         )
-    except (DatasetError, ValueError) as err:
-        raise UsageError(err) from None
+    try:
+        report = run_sampling(plan, workers=args.workers, target=args.target, progress=not args.quiet)
+    except KeyboardInterrupt:
+        done = completed_shards(plan.folder, plan.meta)
+        kept = sum(n for n, finished in zip(shard_sizes(plan.meta), done) if finished)
+        raise Interrupted(
+            f"kept {kept:,} of {plan.meta['samples']:,} trials ({sum(done)} of {len(done)} shards, every one complete) "
+            f"in {plan.folder}; run the same command again to make the rest"
+        ) from None
     print(f"{report.folder}: {report.samples} trials ({report.new_trials} new in {report.shards_made} shard(s), "
           f"{report.shards_kept} shard(s) already done) in {report.seconds:.1f} s, "
           f"{report.trials_per_second:.1f} trials/s")

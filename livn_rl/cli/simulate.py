@@ -9,7 +9,9 @@ import sys
 import time
 from typing import Sequence
 
-from livn_rl.cli.common import CONTROL_DT_MS, DT_MS, UsageError, add_command, check_output, config_mea, one_line, resolve_config
+from livn_rl.cli.common import (
+    CONTROL_DT_MS, DT_MS, UsageError, add_command, check_output, config_mea, resolve_config, usage_errors,
+)
 
 __all__ = ["add_parser", "cmd_simulate"]
 
@@ -111,8 +113,9 @@ def _parse_stimuli(specs: Sequence[str], mea, duration_ms: float):
         pulses.extend(train)
     if not pulses:
         return [], None
-    try:
+    with usage_errors("--stimulate: "):
         currents = render(pulses, mea.n_channels, duration_ms, DT_MS)
+    try:
         mea.check_current(currents)
     except ValueError as err:
         raise UsageError(f"--stimulate: {err} (pulses on one channel add up where they overlap)") from None
@@ -165,10 +168,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from livn_rl.systems import make_system
 
     t_build = time.perf_counter()
-    try:
+    with usage_errors(f"system {config.name!r} cannot be simulated: "):
         system = make_system(config)
-    except ValueError as err:
-        raise UsageError(f"system {config.name!r} cannot be generated: {err}") from None
+        system.mea.check_coverage(system.positions_um)
     mea = system.mea
     print(f"{system.name}: {system.n_neurons:,} neurons ("
           + " / ".join(f"{p.size:,} {p.name}" for p in system.populations) + "), "
@@ -178,19 +180,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.target != "numpy" and not args.quiet:
         print("building the network (with Cython, the first build of a model compiles it: about a minute)...",
               file=sys.stderr, flush=True)
-    try:
-        sim = Simulation(system, seed=args.seed, target=args.target, background=args.background, dt_ms=DT_MS,
-                         control_dt_ms=CONTROL_DT_MS)
-    except Exception as err:
-        print(f"livn-rl simulate: error: building the network failed: {one_line(err)}", file=sys.stderr)
-        return 1
+    sim = Simulation(system, seed=args.seed, target=args.target, background=args.background, dt_ms=DT_MS,
+                     control_dt_ms=CONTROL_DT_MS)
     build_s = time.perf_counter() - t_build
     t_run = time.perf_counter()
     try:
         recording = sim.run(duration, stimulus=currents, progress=not args.quiet)
-    except Exception as err:
-        print(f"livn-rl simulate: error: the simulation failed: {one_line(err)}", file=sys.stderr)
-        return 1
     finally:
         sim.close()
     run_s = time.perf_counter() - t_run

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from livn_rl.cli.common import UsageError, add_command, parse_env_args
+from livn_rl.cli.common import Interrupted, UsageError, add_command, parse_env_args, usage_errors
 
 __all__ = ["add_parser", "cmd_train"]
 
@@ -15,8 +15,10 @@ Train stable-baselines3 SAC (rl-baselines3-zoo's hyperparameters for the task) o
 deterministic policy on fixed episodes as it learns, and draw the learning curve against a random policy. With
 --replay, the replay buffer is first filled from a dataset (livn-rl sample) and SAC pretrains on it.
 
-Writes OUT/evaluations.jsonl (one line per evaluation, appended as it happens), OUT/summary.json and
-OUT/learning_curve.png. Multi-seed comparisons with references: benchmarks/rl.py.
+Writes OUT/evaluations.jsonl (one line per evaluation, appended as it happens), OUT/summary.json,
+OUT/learning_curve.png, OUT/model.zip and OUT/checkpoint/ (model, replay buffer and step count, saved at every
+evaluation). Ctrl-C stops the run cleanly: it keeps the evaluations, saves the model and the checkpoint, and the same
+command with --resume continues it. Multi-seed comparisons with references: benchmarks/rl.py.
 """
 
 TRAIN_EPILOG = """\
@@ -25,6 +27,8 @@ examples:
   livn-rl train livn_rl/Pendulum-S2-v0 --timesteps 20000 --out out/pendulum
   livn-rl train livn_rl/Pendulum-S2-v0 --replay data/S2-population
   livn-rl train livn_rl/CartPole-S2-v0 --n-envs 4
+  livn-rl train livn_rl/Pendulum-S2-v0 --timesteps 20000 --out out/pendulum --resume
+                                                  continue a stopped run (or extend a finished one)
 """
 
 
@@ -47,53 +51,120 @@ def add_parser(commands) -> None:
                             "observe_neural=true (repeatable)")
     train.add_argument("--out", "-o", default="out/train", metavar="DIR", help="output folder (default: %(default)s)")
     train.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its checkpoint (model, replay buffer, step count, "
+                            "evaluations) up to --timesteps in total; the other options must be those of the run")
+    train.add_argument("--threshold", type=float, action="append", metavar="RETURN",
+                       help="a return level to report the steps to reach (repeatable; default: the env's "
+                            "reward_threshold, or the task's levels, e.g. -250 and -500 for Pendulum)")
     train.add_argument("--threads", type=int, default=1, help="torch threads (default: 1, fastest on small nets)")
     train.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    """``livn-rl train [ENV] --timesteps N ...``."""
+def _check_run(args: argparse.Namespace, env_kwargs: dict) -> None:
+    """Everything ``livn-rl train`` can check before it trains (a UsageError for what is wrong)."""
     import gymnasium as gym
 
-    import livn_rl  # noqa: F401  (registers the envs)
-    from livn_rl.data import DatasetError
-    from livn_rl.experiments.sac import plot_learning_curves, random_baseline, read_evaluations, summarise, train_sac
+    from livn_rl.checks import check_whole
+    from livn_rl.data import dataset_meta
+    from livn_rl.data.replay import check_compatible
 
-    env_kwargs = parse_env_args(args.env_arg)
     try:
         gym.spec(args.env_id)
     except gym.error.Error as err:
         raise UsageError(f"unknown env {args.env_id!r} ({err}); list them with `livn-rl envs`") from None
+    with usage_errors():
+        for name in ("timesteps", "eval_every", "eval_episodes", "n_envs", "threads"):
+            check_whole(f"--{name.replace('_', '-')}", getattr(args, name), 1)
+        if args.pretrain_steps is not None:
+            check_whole("--pretrain-steps", args.pretrain_steps, 0)
+    with usage_errors(f"{args.env_id} with {env_kwargs}: " if env_kwargs else ""):
+        try:
+            env = gym.make(args.env_id, **env_kwargs)
+        except TypeError as err:  # an unknown keyword argument
+            raise ValueError(err) from None
+    try:
+        if args.replay is not None:
+            with usage_errors(f"--replay {args.replay}: "):
+                check_compatible(dataset_meta(args.replay), env)
+    finally:
+        env.close()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``livn-rl train [ENV] --timesteps N ...``."""
+    import livn_rl  # noqa: F401  (registers the envs)
+    from livn_rl.experiments.sac import (
+        TrainingInterrupted, check_resume, plot_learning_curves, random_baseline, read_evaluations, reward_thresholds,
+        run_settings, summarise, train_sac,
+    )
+
+    env_kwargs = parse_env_args(args.env_arg)
+    _check_run(args, env_kwargs)
     out = Path(args.out)
-    log = out / "evaluations.jsonl"
-    if log.exists() and not args.overwrite:
-        raise UsageError(f"{out} already holds a training run; choose another --out or pass --overwrite")
+    log, checkpoint, baseline_file = out / "evaluations.jsonl", out / "checkpoint", out / "random_policy.json"
+    name = "pretrained" if args.replay else "online"
+    if args.resume:
+        if args.overwrite:
+            raise UsageError("--resume continues the run in --out and --overwrite replaces it: choose one")
+        settings = run_settings(args.env_id, seed=args.seed, eval_every=args.eval_every,
+                                eval_episodes=args.eval_episodes, n_envs=args.n_envs, replay=args.replay,
+                                hyperparameters=None, env_kwargs=env_kwargs, run_name=name)
+        with usage_errors(f"--resume {out}: "):
+            state = check_resume(checkpoint, settings, args.timesteps)
+    elif log.exists() and not args.overwrite:
+        raise UsageError(f"{out} already holds a training run; continue it with --resume, choose another --out or "
+                         "pass --overwrite")
+    thresholds = tuple(args.threshold) if args.threshold else reward_thresholds(args.env_id)
     import torch
 
     torch.set_num_threads(args.threads)
     out.mkdir(parents=True, exist_ok=True)
-    log.unlink(missing_ok=True)
-    name = "pretrained" if args.replay else "online"
-    try:
+    if not args.resume:
+        for old in (log, baseline_file):
+            old.unlink(missing_ok=True)
+        if checkpoint.exists():
+            import shutil
+
+            shutil.rmtree(checkpoint)
+    if baseline_file.exists():
+        random_return = float(json.loads(baseline_file.read_text())["mean_return"])
+    else:
         if not args.quiet:
             print(f"{args.env_id}: scoring a random policy on {args.eval_episodes} evaluation episodes (a first run "
                   f"compiles the network with Cython, 1-2 min) ...", flush=True)
-        random_returns = random_baseline(args.env_id, args.eval_episodes, env_kwargs)
-        if not args.quiet:
-            print(f"random policy: {random_returns.mean():.1f}; training SAC for {args.timesteps:,} steps", flush=True)
+        try:
+            random_return = float(random_baseline(args.env_id, args.eval_episodes, env_kwargs).mean())
+        except KeyboardInterrupt:
+            raise Interrupted(f"before training started; nothing kept in {out}") from None
+        baseline_file.write_text(json.dumps({"mean_return": random_return, "episodes": args.eval_episodes}))
+    if not args.quiet:
+        what = f"resuming SAC from step {state['steps']:,} to {args.timesteps:,}" if args.resume else \
+            f"training SAC for {args.timesteps:,} steps"
+        print(f"random policy: {random_return:.1f}; {what}", flush=True)
+    try:
         result = train_sac(args.env_id, timesteps=args.timesteps, seed=args.seed, eval_every=args.eval_every,
                            eval_episodes=args.eval_episodes, n_envs=args.n_envs, replay=args.replay,
                            pretrain_steps=args.pretrain_steps, env_kwargs=env_kwargs, log_path=log, run_name=name,
-                           progress=not args.quiet, model_path=out / "model.zip")
-    except (DatasetError, ValueError) as err:
-        raise UsageError(err) from None
-    summary = {"env": args.env_id, "random_policy_mean_return": float(random_returns.mean()),
-               **summarise(name, [result], [-250.0, -500.0])}
+                           progress=not args.quiet, model_path=out / "model.zip", checkpoint=checkpoint,
+                           resume=args.resume)
+    except TrainingInterrupted as stop:
+        raise Interrupted(
+            f"kept {len(stop.evaluations)} evaluation(s) in {log}, the model after {stop.steps:,} steps in "
+            f"{out / 'model.zip'} and a checkpoint in {checkpoint}; continue with the same command and --resume"
+        ) from None
+    summary = {"env": args.env_id, "random_policy_mean_return": random_return,
+               "thresholds": {"values": list(thresholds),
+                              "source": "--threshold" if args.threshold else "the env (reward_threshold or task levels)"},
+               **summarise(name, [result], list(thresholds))}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     plot_learning_curves(read_evaluations(log), out / "learning_curve.png", title=f"SAC on {args.env_id}",
-                         random_return=float(random_returns.mean()), labels={name: f"SAC ({name})"})
+                         random_return=random_return, labels={name: f"SAC ({name})"})
     for e in result.evaluations:
         print(f"  {e['steps']:>7,} steps: return {e['mean_return']:8.1f} +- {e['std_return']:.1f}")
-    print(f"random policy: {random_returns.mean():.1f}; trained in {result.seconds:.0f} s; wrote {out}/"
-          f"{{evaluations.jsonl, summary.json, learning_curve.png, model.zip}}")
+    reached = ", ".join(f"{t:g} at {result.steps_to_reach(t):,} steps" if result.steps_to_reach(t) is not None
+                        else f"{t:g} not reached" for t in thresholds)
+    print(f"thresholds: {reached or 'none known for this env (give --threshold)'}")
+    print(f"random policy: {random_return:.1f}; trained in {result.seconds:.0f} s; wrote {out}/"
+          f"{{evaluations.jsonl, summary.json, learning_curve.png, model.zip, checkpoint/}}")
     return 0

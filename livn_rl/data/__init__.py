@@ -9,10 +9,11 @@
 from livn_rl.data.loading import LIVN_HUB_DATASET, dataset_meta, load_dataset
 from livn_rl.data.minari_export import export_minari
 from livn_rl.data.replay import check_compatible, fill_replay_buffer, replay_buffer_from_dataset, scale_action, transitions
-from livn_rl.data.sampling import SampleReport, sample_dataset
+from livn_rl.data.sampling import SampleReport, SamplingPlan, plan_sampling, run_sampling, sample_dataset
 from livn_rl.data.store import COLUMNS, DatasetError
 
 __all__ = [
-    "COLUMNS", "LIVN_HUB_DATASET", "DatasetError", "SampleReport", "check_compatible", "dataset_meta", "export_minari",
-    "fill_replay_buffer", "load_dataset", "replay_buffer_from_dataset", "sample_dataset", "scale_action", "transitions",
+    "COLUMNS", "LIVN_HUB_DATASET", "DatasetError", "SampleReport", "SamplingPlan", "check_compatible", "dataset_meta", "export_minari",
+    "fill_replay_buffer", "load_dataset", "plan_sampling", "replay_buffer_from_dataset", "run_sampling",
+    "sample_dataset", "scale_action", "transitions",
 ]

@@ -201,6 +201,72 @@ def _make_in_worker(index: int) -> int:
     return index
 
 
+@dataclass
+class SamplingPlan:
+    """A checked dataset folder and what is left to sample into it (:func:`plan_sampling`).
+
+    :param folder: the dataset folder (created, with its metadata and card written)
+    :param meta: the dataset's metadata
+    :param pending: indices of the shards still to make
+    :param system: the system as given
+    :param encoder: the encoder as given
+    """
+
+    folder: Path
+    meta: dict[str, Any]
+    pending: list[int]
+    system: Any
+    encoder: Any
+
+    @property
+    def trials_done(self) -> int:
+        """Trials already on disk when the plan was made."""
+        return sum(n for k, n in enumerate(shard_sizes(self.meta)) if k not in self.pending)
+
+
+def plan_sampling(
+    system="S2",
+    out: str | Path = "data/S2",
+    *,
+    samples: int = 10_000,
+    encoder="pulse",
+    window_ms: float = 50.0,
+    trials_per_episode: int = 200,
+    noise: bool = True,
+    seed: int = 0,
+    n_copies: int = 8,
+    dt_ms: float = 0.1,
+    command: str | None = None,
+) -> SamplingPlan:
+    """Check the arguments and the folder ``out`` (see :func:`sample_dataset`), write the dataset's metadata and card,
+    and find the shards still to make. Nothing is simulated.
+
+    :raises ValueError: for a bad argument
+    :raises DatasetError: for a folder that holds something else (other settings, not a dataset)
+    """
+    folder = Path(out)
+    command = command or "livn_rl.data.sample_dataset(...)"
+    meta = build_meta(system, encoder, samples=samples, window_ms=window_ms, trials_per_episode=trials_per_episode,
+                      noise=noise, seed=seed, n_copies=n_copies, dt_ms=dt_ms, command=command)
+    if folder.exists() and (folder / "meta.json").exists():
+        previous = read_meta(folder)
+        changed = [k for k in SETTINGS if json.dumps(previous.get(k), sort_keys=True) != json.dumps(meta[k], sort_keys=True)]
+        if changed:
+            details = "; ".join(f"{k}: on disk {json.dumps(previous.get(k))[:80]}, asked {json.dumps(meta[k])[:80]}" for k in changed)
+            raise DatasetError(f"{folder} holds a dataset made with other settings ({details}); choose another folder "
+                               f"to keep both, or delete it to start again")
+        meta["command"], meta["versions"] = previous["command"], previous["versions"]
+    elif folder.exists() and any(folder.iterdir()):
+        raise DatasetError(f"{folder} exists and is not a livn_rl dataset (no meta.json); choose an empty or new folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("data/.*.partial-*"):
+        stale.unlink()  # a shard whose writer was killed; it is made again below
+    write_meta(folder, meta)
+    write_card(folder, meta)
+    done = completed_shards(folder, meta)
+    return SamplingPlan(folder, meta, [k for k, finished in enumerate(done) if not finished], system, encoder)
+
+
 def sample_dataset(
     system="S2",
     out: str | Path = "data/S2",
@@ -241,31 +307,23 @@ def sample_dataset(
     :param command: the command line to record in the dataset card
     """
     workers = check_whole("workers", workers, 1)
-    started = time.perf_counter()
-    folder = Path(out)
-    command = command or "livn_rl.data.sample_dataset(...)"
-    meta = build_meta(system, encoder, samples=samples, window_ms=window_ms, trials_per_episode=trials_per_episode,
-                      noise=noise, seed=seed, n_copies=n_copies, dt_ms=dt_ms, command=command)
-    if folder.exists() and (folder / "meta.json").exists():
-        previous = read_meta(folder)
-        changed = [k for k in SETTINGS if json.dumps(previous.get(k), sort_keys=True) != json.dumps(meta[k], sort_keys=True)]
-        if changed:
-            details = "; ".join(f"{k}: on disk {json.dumps(previous.get(k))[:80]}, asked {json.dumps(meta[k])[:80]}" for k in changed)
-            raise DatasetError(f"{folder} holds a dataset made with other settings ({details}); choose another folder "
-                               f"to keep both, or delete it to start again")
-        meta["command"], meta["versions"] = previous["command"], previous["versions"]
-    elif folder.exists() and any(folder.iterdir()):
-        raise DatasetError(f"{folder} exists and is not a livn_rl dataset (no meta.json); choose an empty or new folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("data/.*.partial-*"):
-        stale.unlink()  # a shard whose writer was killed; it is made again below
-    write_meta(folder, meta)
-    write_card(folder, meta)
+    plan = plan_sampling(system, out, samples=samples, encoder=encoder, window_ms=window_ms,
+                         trials_per_episode=trials_per_episode, noise=noise, seed=seed, n_copies=n_copies, dt_ms=dt_ms,
+                         command=command)
+    return run_sampling(plan, workers=workers, target=target, progress=progress)
 
+
+def run_sampling(plan: SamplingPlan, *, workers: int = 1, target: str = "auto", progress: bool = True) -> SampleReport:
+    """Make the pending shards of ``plan`` (see :func:`sample_dataset` for the arguments).
+
+    Stopped by Ctrl-C, it keeps every finished shard; running it again (or :func:`sample_dataset` with the same
+    arguments) makes only the rest.
+    """
+    workers = check_whole("workers", workers, 1)
+    started = time.perf_counter()
+    folder, meta, pending, system, encoder = plan.folder, plan.meta, plan.pending, plan.system, plan.encoder
     sizes = shard_sizes(meta)
-    done = completed_shards(folder, meta)
-    pending = [k for k, finished in enumerate(done) if not finished]
-    already = sum(n for n, finished in zip(sizes, done) if finished)
+    already = plan.trials_done
     meta_run = {**meta, "folder": str(folder)}
     bar = None
     if progress:
@@ -303,4 +361,4 @@ def sample_dataset(
                         time.perf_counter() - started)
 
 
-__all__ = ["SETTINGS", "SampleReport", "build_meta", "sample_dataset"]
+__all__ = ["SETTINGS", "SampleReport", "SamplingPlan", "build_meta", "plan_sampling", "run_sampling", "sample_dataset"]

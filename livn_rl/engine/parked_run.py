@@ -81,7 +81,9 @@ class ParkedRun:
     def advance(self, currents, n_chunks: int):
         """Run one step of ``n_chunks`` control intervals; returns what the monitors took."""
         if self.thread is None:
-            raise RuntimeError("the simulation is not running; call reset() (it may have been closed or failed)")
+            raise RuntimeError(
+                "the simulation is not running; call reset() (it was closed, failed, or stopped by a second Ctrl-C)"
+            )
         self._commands.put((currents, n_chunks))
         return self.wait()
 
@@ -99,6 +101,16 @@ class ParkedRun:
             with context():
                 self._commands.put(STOP)
                 self.thread.join()
+        self.thread = None
+
+    def abort(self) -> None:
+        """End the run at once (after its current time step, even mid-step); :meth:`start` begins a new one."""
+        if self.thread is None:
+            return
+        if self.network is not None:
+            self.network.stop()  # ends the run loop after the current time step, if it is not parked
+        self._commands.put(STOP)  # ends it if it is parked
+        self.thread.join()
         self.thread = None
 
     def wait(self) -> Any:

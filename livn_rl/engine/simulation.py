@@ -22,6 +22,7 @@ import numpy as np
 
 from livn_rl.checks import check_whole
 from livn_rl.engine.copy_state import element_variables, restore_copies, snapshot
+from livn_rl.engine.interrupts import step_boundary
 from livn_rl.engine.monitors import Monitors
 from livn_rl.engine.parked_run import ParkedRun
 from livn_rl.engine.random_stream import BrianRandom, drawing_from, forget_buffer_owner
@@ -199,19 +200,20 @@ class Simulation:
         if seed is None:
             seed = int(self._master_seed.spawn(1)[0].generate_state(1)[0])
         check_whole("seed", seed, 0)
-        self._stop_run()
-        self._net.restore("built")
-        self._feed.clear()
-        if self._random is not None:
-            self._random.close()
-        self._random = BrianRandom(int(seed))
-        forget_buffer_owner()  # the next run refills Brian2's buffers from the fresh stream
-        self._record_rngs: list[np.random.Generator | None] = [None] * self.n_copies
-        for k in range(self.n_copies):
-            self._initialise_copy(k, int(seed))
-        self.seed = int(seed)
-        self._t_ms = 0.0
-        self._start_run()
+        with step_boundary():
+            self._stop_run()
+            self._net.restore("built")
+            self._feed.clear()
+            if self._random is not None:
+                self._random.close()
+            self._random = BrianRandom(int(seed))
+            forget_buffer_owner()  # the next run refills Brian2's buffers from the fresh stream
+            self._record_rngs: list[np.random.Generator | None] = [None] * self.n_copies
+            for k in range(self.n_copies):
+                self._initialise_copy(k, int(seed))
+            self.seed = int(seed)
+            self._t_ms = 0.0
+            self._start_run()
 
     def reset_copies(self, copies: Sequence[int], seeds: Sequence[int] | None = None) -> None:
         """Reset some copies to a fresh initial state while the others run on (auto-reset of vector envs).
@@ -234,10 +236,11 @@ class Simulation:
         if len(seeds) != copies.size or any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds):
             raise ValueError(f"seeds must be {copies.size} whole numbers >= 0, got {seeds!r}")
         if not self._run.running:
-            raise RuntimeError("the simulation is not running; call reset() (it may have been closed or failed)")
-        restore_copies(self._elements, copies)
-        for k, seed in zip(copies.tolist(), seeds):
-            self._initialise_copy(k, int(seed))
+            raise RuntimeError("the simulation is not running; call reset() (it was closed, failed, or stopped by a second Ctrl-C)")
+        with step_boundary():
+            restore_copies(self._elements, copies)
+            for k, seed in zip(copies.tolist(), seeds):
+                self._initialise_copy(k, int(seed))
 
     def _initialise_copy(self, k: int, seed: int) -> None:
         """Draw copy ``k``'s initial state and electrode stream from ``seed``."""
@@ -349,11 +352,18 @@ class Simulation:
             run.stop(lambda: drawing_from(self, self._random))
 
     def _advance(self, currents: np.ndarray | None, n_chunks: int) -> Recording:
-        with drawing_from(self, self._random):
-            spikes_i, spikes_t, v_t, v, traces = self._run.advance(currents, n_chunks)
-        t0 = self._t_ms
-        self._t_ms = t0 + n_chunks * self.control_dt_ms
-        return self._recording(t0, self._t_ms - t0, spikes_i, spikes_t, v_t, v, traces)
+        """One step of the parked run. Ctrl-C during it is raised when the step is done and booked, so the simulation
+        stays between two steps and can go on; a second Ctrl-C stops its run at once (reset() starts it again)."""
+        with step_boundary():
+            with drawing_from(self, self._random):
+                try:
+                    spikes_i, spikes_t, v_t, v, traces = self._run.advance(currents, n_chunks)
+                except KeyboardInterrupt:
+                    self._run.abort()
+                    raise
+            t0 = self._t_ms
+            self._t_ms = t0 + n_chunks * self.control_dt_ms
+            return self._recording(t0, self._t_ms - t0, spikes_i, spikes_t, v_t, v, traces)
 
     # ---------------------------------------------------------------------------------------------- recording
     def _recording(self, t0: float, duration: float, spikes_i, spikes_t, v_t, v, traces: dict) -> Recording:

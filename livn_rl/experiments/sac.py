@@ -1,7 +1,9 @@
 """Train stable-baselines3 SAC on a registered env with periodic deterministic evaluation, and draw learning curves.
 
 One run is one seed of one condition (online SAC, or SAC pretrained on a dataset's replay buffer first). Every
-evaluation is appended to a JSONL file as it happens, so a run that is stopped keeps what it measured.
+evaluation is appended to a JSONL file as it happens, so a run that is stopped keeps what it measured. With a
+checkpoint folder, the model, its replay buffer and the step count are saved at every evaluation and when the run is
+stopped with Ctrl-C, and ``resume=True`` continues from there.
 
 >>> result = train_sac("livn_rl/Pendulum-S2-v0", timesteps=20_000, seed=0, log_path="out/evaluations.jsonl")
 >>> result.evaluations[-1]["mean_return"]
@@ -10,6 +12,7 @@ evaluation is appended to a JSONL file as it happens, so a run that is stopped k
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +35,10 @@ RL_ZOO_SAC: dict[str, dict[str, Any]] = {
     },
 }
 
+#: Reward levels a run is scored against (steps to reach each) where the task's own spec has no reward_threshold:
+#: for Pendulum the levels of docs/benchmarks.md (-250: swings up and holds most of the time; -500: swings up).
+TASK_THRESHOLDS: dict[str, tuple[float, ...]] = {"Pendulum-v1": (-250.0, -500.0)}
+
 #: Seed of the first evaluation episode: evaluations use seeds EVAL_SEED, EVAL_SEED + 1, ... every time, so every
 #: policy (and the random baseline) is scored on the same episodes.
 EVAL_SEED = 10_000
@@ -47,6 +54,15 @@ def task_of(env_id: str) -> str:
 def is_livn_env(env_id: str) -> bool:
     """Whether ``env_id`` is one of livn_rl's registered envs (which run as copies of one network)."""
     return gym.spec(env_id).namespace == "livn_rl"
+
+
+def reward_thresholds(env_id: str) -> tuple[float, ...]:
+    """The reward levels a run on ``env_id`` is scored against: the env's own ``reward_threshold``, else the wrapped
+    task's, else :data:`TASK_THRESHOLDS` for the task (empty: none known)."""
+    for spec in (gym.spec(env_id), gym.spec(task_of(env_id))):
+        if spec.reward_threshold is not None:
+            return (float(spec.reward_threshold),)
+    return TASK_THRESHOLDS.get(task_of(env_id), ())
 
 
 def sac_hyperparameters(env_id: str) -> dict[str, Any]:
@@ -106,6 +122,73 @@ class TrainResult:
         return next((e["steps"] for e in self.evaluations if e["mean_return"] >= threshold), None)
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """:func:`train_sac` stopped by Ctrl-C after saving what it had (a ``KeyboardInterrupt``).
+
+    :param steps: online steps done
+    :param evaluations: the evaluations made
+    :param checkpoint: the checkpoint folder, if the run kept one
+    """
+
+    def __init__(self, steps: int, evaluations: list[dict], checkpoint: Path | None) -> None:
+        super().__init__(f"stopped after {steps} steps")
+        self.steps, self.evaluations, self.checkpoint = steps, evaluations, checkpoint
+
+
+#: The arguments of train_sac a resumed run must share with the run it continues.
+CHECKPOINT_SETTINGS = ("env_id", "seed", "eval_every", "eval_episodes", "n_envs", "replay", "hyperparameters",
+                       "env_kwargs", "run_name")
+
+
+def read_checkpoint(folder: str | Path) -> dict | None:
+    """The state of the checkpoint in ``folder`` (settings, steps, evaluations, file names), or None if none."""
+    path = Path(folder) / "state.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def run_settings(env_id: str, *, seed: int, eval_every: int, eval_episodes: int, n_envs: int, replay, hyperparameters,
+                 env_kwargs, run_name: str) -> dict:
+    """The settings a checkpoint records (:data:`CHECKPOINT_SETTINGS`), as JSON stores them."""
+    return json.loads(json.dumps({
+        "env_id": env_id, "seed": seed, "eval_every": eval_every, "eval_episodes": eval_episodes, "n_envs": n_envs,
+        "replay": None if replay is None else str(replay), "hyperparameters": hyperparameters,
+        "env_kwargs": env_kwargs or {}, "run_name": run_name,
+    }))
+
+
+def check_resume(folder: str | Path, settings: dict, timesteps: int) -> dict:
+    """The state of the checkpoint in ``folder`` if a run with ``settings`` can continue it to ``timesteps``
+    steps; a ``ValueError`` naming what differs otherwise."""
+    state = read_checkpoint(folder)
+    if state is None:
+        raise ValueError(f"nothing to resume: no checkpoint in {str(folder)!r}")
+    changed = [k for k in CHECKPOINT_SETTINGS if state["settings"].get(k) != settings.get(k)]
+    if changed:
+        raise ValueError("the checkpoint was made with other settings: " + "; ".join(
+            f"{k} was {state['settings'].get(k)!r}, now {settings.get(k)!r}" for k in changed))
+    if timesteps < state["steps"]:
+        raise ValueError(f"timesteps={timesteps} is less than the {state['steps']} steps the checkpoint has done")
+    return state
+
+
+def _save_checkpoint(folder: Path, model, settings: dict, evaluations: list[dict], next_eval: int) -> None:
+    """Write model and replay buffer under names that carry the step count, then the state that names them (an
+    atomic rename), then delete older files: a run killed at any moment leaves a complete checkpoint."""
+    folder.mkdir(parents=True, exist_ok=True)
+    steps = int(model.num_timesteps)
+    model_file, buffer_file = f"model-{steps}.zip", f"replay_buffer-{steps}.pkl"
+    model.save(folder / model_file)
+    model.save_replay_buffer(folder / buffer_file)
+    state = {"settings": settings, "steps": steps, "next_eval": int(next_eval), "evaluations": evaluations,
+             "model": model_file, "replay_buffer": buffer_file}
+    temporary = folder / ".state.json.partial"
+    temporary.write_text(json.dumps(state, indent=1))
+    os.replace(temporary, folder / "state.json")
+    for old in list(folder.glob("model-*.zip")) + list(folder.glob("replay_buffer-*.pkl")):
+        if old.name not in (model_file, buffer_file):
+            old.unlink()
+
+
 def train_sac(
     env_id: str,
     *,
@@ -122,6 +205,8 @@ def train_sac(
     run_name: str = "sac",
     progress: bool = True,
     model_path: str | Path | None = None,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train SAC on ``env_id`` for ``timesteps`` env steps, evaluating the deterministic policy every
     ``eval_every`` steps (and before training) on ``eval_episodes`` fixed episodes.
@@ -140,29 +225,53 @@ def train_sac(
     :param log_path: append every evaluation as one JSON line to this file
     :param run_name: the ``run`` field of each logged evaluation
     :param progress: show a progress bar over training steps
-    :param model_path: save the trained model here (a ``.zip``)
+    :param model_path: save the trained model here (a ``.zip``), also when the run is stopped with Ctrl-C
+    :param checkpoint: a folder where the run keeps its model, replay buffer, step count and evaluations, written at
+        every evaluation and when stopped with Ctrl-C
+    :param resume: continue the run whose checkpoint is in ``checkpoint`` (same settings; ``timesteps`` is the total,
+        at least the steps already done). Its training envs start new episodes from a seed derived from ``seed`` and
+        the steps done, so a resumed run is not step-for-step the run that was not stopped.
+    :raises TrainingInterrupted: on Ctrl-C, after saving the checkpoint and the model
     """
     for name, value in (("timesteps", timesteps), ("eval_every", eval_every), ("eval_episodes", eval_episodes),
                         ("n_envs", n_envs)):
         check_whole(name, value, 1)
     if pretrain_steps is not None:
         check_whole("pretrain_steps", pretrain_steps, 0)
+    settings = run_settings(env_id, seed=seed, eval_every=eval_every, eval_episodes=eval_episodes, n_envs=n_envs,
+                            replay=replay, hyperparameters=hyperparameters, env_kwargs=env_kwargs, run_name=run_name)
+    folder = Path(checkpoint) if checkpoint is not None else None
+    state = None
+    if resume:
+        if folder is None:
+            raise ValueError("resume=True needs checkpoint=, the folder of the run to continue")
+        state = check_resume(folder, settings, timesteps)
     from stable_baselines3 import SAC
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.logger import configure
 
     started = time.perf_counter()
     params = sac_hyperparameters(env_id) if hyperparameters is None else dict(hyperparameters)
-    env = make_vec_env(env_id, n_envs, seed, env_kwargs)
+    done = 0 if state is None else int(state["steps"])
+    env_seed = seed if state is None else int(np.random.SeedSequence([seed, done]).generate_state(1)[0] % 2**31)
+    env = make_vec_env(env_id, n_envs, env_seed, env_kwargs)
     eval_env = make_vec_env(env_id, eval_episodes, EVAL_SEED, env_kwargs)
     log = Path(log_path) if log_path is not None else None
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
     result = TrainResult()
     try:
-        model = SAC("MlpPolicy", env, seed=seed, verbose=0, **params)
+        if state is not None:
+            model = SAC.load(folder / state["model"], env=env)
+            model.load_replay_buffer(folder / state["replay_buffer"])
+            result.evaluations = list(state["evaluations"])
+            result.pretrain_transitions = result.evaluations[0].get("pretrain_transitions", 0)
+            if log is not None:
+                _keep_logged(log, result.evaluations, run_name, seed)
+        else:
+            model = SAC("MlpPolicy", env, seed=seed, verbose=0, **params)
         model.set_logger(configure(folder=None, format_strings=[]))
-        if replay is not None:
+        if replay is not None and state is None:
             from livn_rl.data import fill_replay_buffer
 
             result.pretrain_transitions = fill_replay_buffer(model.replay_buffer, replay, env_id, env_kwargs=env_kwargs)
@@ -188,13 +297,14 @@ def train_sac(
             def __init__(self) -> None:
                 super().__init__()
                 self.bar = None
-                self.next_eval = eval_every
+                self.next_eval = eval_every if state is None else int(state["next_eval"])
 
             def _on_training_start(self) -> None:
                 if progress:
                     from tqdm.auto import tqdm
 
-                    self.bar = tqdm(total=timesteps, unit="step", desc=f"{run_name} seed {seed}", leave=False)
+                    self.bar = tqdm(total=timesteps, initial=done, unit="step", desc=f"{run_name} seed {seed}",
+                                    leave=False)
                     self.bar.set_postfix(eval=f"{result.evaluations[-1]['mean_return']:.0f}")
 
             def _on_step(self) -> bool:
@@ -203,6 +313,8 @@ def train_sac(
                 if self.num_timesteps >= self.next_eval:
                     entry = record(self.num_timesteps)
                     self.next_eval += eval_every
+                    if folder is not None:
+                        _save_checkpoint(folder, model, settings, result.evaluations, self.next_eval)
                     if self.bar is not None:
                         self.bar.set_postfix(eval=f"{entry['mean_return']:.0f}")
                 return True
@@ -211,10 +323,22 @@ def train_sac(
                 if self.bar is not None:
                     self.bar.close()
 
-        record(0)
-        model.learn(timesteps, callback=Progress())
+        progress_callback = Progress()
+        try:
+            if state is None:
+                record(0)
+            if timesteps > done:
+                model.learn(timesteps - done, callback=progress_callback, reset_num_timesteps=state is None)
+        except KeyboardInterrupt:
+            if folder is not None:
+                _save_checkpoint(folder, model, settings, result.evaluations, progress_callback.next_eval)
+            if model_path is not None:
+                model.save(model_path)
+            raise TrainingInterrupted(int(model.num_timesteps), result.evaluations, folder) from None
         if result.evaluations[-1]["steps"] < model.num_timesteps:
             record(model.num_timesteps)
+            if folder is not None:
+                _save_checkpoint(folder, model, settings, result.evaluations, progress_callback.next_eval)
         if model_path is not None:
             model.save(model_path)
     finally:
@@ -222,6 +346,15 @@ def train_sac(
         eval_env.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _keep_logged(log: Path, evaluations: list[dict], run_name: str, seed: int) -> None:
+    """Rewrite ``log`` so that of this run and seed it holds exactly the checkpoint's ``evaluations`` (a run killed
+    between logging an evaluation and saving its checkpoint logged one that the resumed run makes again)."""
+    others = [e for e in (read_evaluations(log) if log.is_file() else []) if (e.get("run"), e.get("seed")) != (run_name, seed)]
+    temporary = log.with_name(f".{log.name}.partial")
+    temporary.write_text("".join(json.dumps(e) + "\n" for e in others + evaluations))
+    os.replace(temporary, log)
 
 
 def summarise(name: str, results: list[TrainResult], thresholds: list[float]) -> dict:
@@ -310,6 +443,9 @@ def plot_learning_curves(evaluations: list[dict], path: str | Path, *, title: st
     fig.savefig(path, dpi=120)
 
 
-__all__ = ["EVAL_SEED", "RL_ZOO_SAC", "TrainResult", "curves_by_run", "evaluate", "is_livn_env", "make_vec_env",
-           "plot_learning_curves", "random_baseline", "random_policy", "read_evaluations", "sac_hyperparameters",
-           "summarise", "task_of", "train_sac"]
+__all__ = [
+    "CHECKPOINT_SETTINGS", "EVAL_SEED", "RL_ZOO_SAC", "TASK_THRESHOLDS", "TrainResult", "TrainingInterrupted",
+    "check_resume", "curves_by_run", "evaluate", "is_livn_env", "make_vec_env", "plot_learning_curves",
+    "random_baseline", "random_policy", "read_checkpoint", "read_evaluations", "reward_thresholds", "run_settings",
+    "sac_hyperparameters", "summarise", "task_of", "train_sac",
+]
