@@ -179,8 +179,8 @@ def test_mon_ts_gain_scales_the_epsp():
     system = LateralLineSystem(config, seed=0)
     with Simulation(system, seed=0, target="numpy", background=False) as sim:
         mon_ts, neurons = system.last_built["mon_ts"], system.last_built["neurons"]
-        assert float(mon_ts.variables["gain"].get_value()) == 2.5
-        assert float(system.last_built["ll_mon"].variables["gain"].get_value()) == 1.0
+        assert mon_ts.variables["gain"].get_value().item() == 2.5
+        assert system.last_built["ll_mon"].variables["gain"].get_value().item() == 1.0
         pre = system.population("MON").start
         synapses = np.flatnonzero(np.asarray(mon_ts.i[:]) == pre)
         targets, weights = np.asarray(mon_ts.j[:])[synapses], np.asarray(mon_ts.w[:])[synapses]
