@@ -1,4 +1,4 @@
-"""``livn-rl simulate``: simulate a system with stimulation, print a summary and save a figure (and JSON)."""
+"""``livn-rl simulate``: simulate a system with stimulation, print a summary and save a figure (JSON, the recording)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ examples:
       --out /tmp/s2.png
   livn-rl simulate S2 -s 5:3uA@500ms -s 10:3uA@1200ms --no-background
   livn-rl simulate S3 --duration 500 --target numpy --json out/s3.json
+  livn-rl simulate S2 --save out/s2.npz && livn-rl export nwb out/s2.npz \\
+      --out out/s2.nwb
   livn-rl simulate my_culture.yaml --seed 7
 
 targets: 'cython' compiles the model once (about a minute, cached afterwards)
@@ -67,6 +69,8 @@ def add_parser(commands) -> None:
     sim.add_argument("--out", "-o", metavar="PATH",
                      help="figure path; the suffix picks the format (default: out/<system>_simulation.png)")
     sim.add_argument("--json", metavar="PATH", dest="json_path", help="also write the summary as JSON to PATH")
+    sim.add_argument("--save", metavar="FILE", help="also save the whole recording (every spike, every detection, the "
+                                                   "stimulation and the system) to FILE (.npz), for `livn-rl export nwb`")
     sim.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -158,6 +162,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     formats = sorted(Figure().canvas.get_supported_filetypes())
     out = check_output(args.out or f"out/{config.name}_simulation.png", "--out", formats)
     json_out = check_output(args.json_path, "--json", ("json",)) if args.json_path else None
+    save_out = check_output(args.save, "--save", ("npz",)) if args.save else None
 
     # ---- build and run
     from livn_rl.analysis import (
@@ -234,6 +239,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     fig = simulation_figure(recording, system, mea, pulses=pulses, title=title)
     save_figure(fig, str(out), dpi=150)
     print(f"figure: {out}")
+    if save_out is not None:
+        _save_recording(save_out, args, system, recording, pulses, duration)
+        print(f"recording: {save_out}")
     if json_out is not None:
         centres, rates_t = population_rates(recording, system)
         summary = {
@@ -259,10 +267,31 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "n_spikes": int(recording.neuron_i.size),
             "n_channel_spikes": int(recording.channel_c.size),
             "figure": str(out),
+            "recording": str(save_out) if save_out is not None else None,
         }
         json_out.write_text(json.dumps(_rounded(summary), indent=2))
         print(f"json: {json_out}")
     return 0
+
+
+def _save_recording(path, args: argparse.Namespace, system, recording, pulses, duration: float) -> None:
+    """The whole run as a session file (lossless; read by `livn-rl export nwb`)."""
+    from livn_rl.data.sampling import package_versions
+    from livn_rl.export import Session, SystemInfo, pulse_table
+    from livn_rl.export.metadata import EXPORT_PACKAGES
+    from livn_rl.export.session import now_iso
+
+    words = ["livn-rl", "simulate", args.system, "--duration", f"{duration:g}", "--seed", str(args.seed),
+             *(w for spec in args.stimulate for w in ("--stimulate", spec)), "--target", args.target,
+             *([] if args.background else ["--no-background"]), "--save", str(path)]
+    stim_text = "; ".join(_describe_spec(spec) for spec in args.stimulate) or "no stimulation"
+    metadata = {
+        "description": f"{duration:g} ms of {system.name} simulated by livn-rl simulate ({stim_text}), seed {args.seed}, "
+                       f"background {'on' if args.background else 'off'}",
+        "seed": args.seed, "background": args.background, "target": args.target, "stimulate": list(args.stimulate),
+        "created": now_iso(), "command": " ".join(words), "versions": package_versions(EXPORT_PACKAGES),
+    }
+    Session("recording", SystemInfo.from_system(system), recording, DT_MS, pulse_table(pulses), metadata=metadata).save(path)
 
 
 def _describe_spec(spec: str) -> str:

@@ -6,10 +6,10 @@ Ctrl-C would end every simulation in the process and no ``KeyboardInterrupt`` wo
 puts a handler in front of Brian2's that raises ``KeyboardInterrupt`` as Python normally does, and leaves Brian2's
 graceful stop to a user's own ``Network.run`` in the main thread.
 
-Inside :func:`step_boundary` (one engine step, from handing the command to the worker thread to the bookkeeping of its
-result) the interrupt is held back and raised when the block ends, so the simulation is always left between two steps
-and can step on. A second Ctrl-C inside the block raises at once; the engine then stops that simulation's run
-(``reset()`` starts it again).
+Inside :func:`hold_interrupts` the interrupt is held back and raised when the block ends. The engine holds it over
+one step (from handing the command to the worker thread to the bookkeeping of its result), so a simulation is always
+left between two steps and can step on; training holds it while it writes an evaluation and its checkpoint. A second
+Ctrl-C inside the block raises at once (the engine then stops that simulation's run; ``reset()`` starts it again).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["install", "step_boundary"]
+__all__ = ["install", "hold_interrupts"]
 
 _installed = False
-_depth = 0  # nested step_boundary blocks in the main thread
+_depth = 0  # nested hold_interrupts blocks in the main thread
 _pending = 0  # Ctrl-Cs received inside them
 
 
@@ -53,7 +53,7 @@ def install() -> None:
         if _depth:
             _pending += 1
             if _pending == 1:
-                return  # raised when the step ends (step_boundary)
+                return  # raised when the step ends (hold_interrupts)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, handler)
@@ -61,8 +61,9 @@ def install() -> None:
 
 
 @contextmanager
-def step_boundary() -> Iterator[None]:
-    """Hold back Ctrl-C inside the block and raise it as ``KeyboardInterrupt`` when the block ends (main thread)."""
+def hold_interrupts() -> Iterator[None]:
+    """Hold back Ctrl-C inside the block and raise it as ``KeyboardInterrupt`` when the block ends (main thread), so
+    that what the block writes is never left half-done by the first Ctrl-C."""
     global _depth, _pending
     if threading.current_thread() is not threading.main_thread():
         yield

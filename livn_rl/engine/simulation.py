@@ -22,7 +22,7 @@ import numpy as np
 
 from livn_rl.checks import check_whole
 from livn_rl.engine.copy_state import element_variables, restore_copies, snapshot
-from livn_rl.engine.interrupts import step_boundary
+from livn_rl.engine.interrupts import hold_interrupts
 from livn_rl.engine.monitors import Monitors
 from livn_rl.engine.parked_run import ParkedRun
 from livn_rl.engine.random_stream import BrianRandom, drawing_from, forget_buffer_owner
@@ -200,7 +200,7 @@ class Simulation:
         if seed is None:
             seed = int(self._master_seed.spawn(1)[0].generate_state(1)[0])
         check_whole("seed", seed, 0)
-        with step_boundary():
+        with hold_interrupts():
             self._stop_run()
             self._net.restore("built")
             self._feed.clear()
@@ -237,7 +237,7 @@ class Simulation:
             raise ValueError(f"seeds must be {copies.size} whole numbers >= 0, got {seeds!r}")
         if not self._run.running:
             raise RuntimeError("the simulation is not running; call reset() (it was closed, failed, or stopped by a second Ctrl-C)")
-        with step_boundary():
+        with hold_interrupts():
             restore_copies(self._elements, copies)
             for k, seed in zip(copies.tolist(), seeds):
                 self._initialise_copy(k, int(seed))
@@ -354,7 +354,7 @@ class Simulation:
     def _advance(self, currents: np.ndarray | None, n_chunks: int) -> Recording:
         """One step of the parked run. Ctrl-C during it is raised when the step is done and booked, so the simulation
         stays between two steps and can go on; a second Ctrl-C stops its run at once (reset() starts it again)."""
-        with step_boundary():
+        with hold_interrupts():
             with drawing_from(self, self._random):
                 try:
                     spikes_i, spikes_t, v_t, v, traces = self._run.advance(currents, n_chunks)

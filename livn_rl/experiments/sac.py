@@ -22,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from livn_rl.checks import check_whole
+from livn_rl.engine.interrupts import hold_interrupts
 
 #: rl-baselines3-zoo's tuned SAC hyperparameters for the tasks our envs wrap (hyperparams/sac.yml); anything not
 #: listed is stable-baselines3's default (buffer 1e6, batch 256, learning starts 100, tau 0.005, gamma 0.99,
@@ -171,7 +172,7 @@ def check_resume(folder: str | Path, settings: dict, timesteps: int) -> dict:
     return state
 
 
-def _save_checkpoint(folder: Path, model, settings: dict, evaluations: list[dict], next_eval: int) -> None:
+def _save_checkpoint(folder: Path, model, settings: dict, evaluations: list[dict]) -> None:
     """Write model and replay buffer under names that carry the step count, then the state that names them (an
     atomic rename), then delete older files: a run killed at any moment leaves a complete checkpoint."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -179,8 +180,8 @@ def _save_checkpoint(folder: Path, model, settings: dict, evaluations: list[dict
     model_file, buffer_file = f"model-{steps}.zip", f"replay_buffer-{steps}.pkl"
     model.save(folder / model_file)
     model.save_replay_buffer(folder / buffer_file)
-    state = {"settings": settings, "steps": steps, "next_eval": int(next_eval), "evaluations": evaluations,
-             "model": model_file, "replay_buffer": buffer_file}
+    state = {"settings": settings, "steps": steps, "evaluations": evaluations, "model": model_file,
+             "replay_buffer": buffer_file}
     temporary = folder / ".state.json.partial"
     temporary.write_text(json.dumps(state, indent=1))
     os.replace(temporary, folder / "state.json")
@@ -265,7 +266,7 @@ def train_sac(
             model = SAC.load(folder / state["model"], env=env)
             model.load_replay_buffer(folder / state["replay_buffer"])
             result.evaluations = list(state["evaluations"])
-            result.pretrain_transitions = result.evaluations[0].get("pretrain_transitions", 0)
+            result.pretrain_transitions = result.evaluations[0]["pretrain_transitions"] if result.evaluations else 0
             if log is not None:
                 _keep_logged(log, result.evaluations, run_name, seed)
         else:
@@ -280,16 +281,28 @@ def train_sac(
                 model.train(gradient_steps=steps, batch_size=model.batch_size)
 
         def record(steps: int) -> dict:
+            """Evaluate (an evaluation cut short by Ctrl-C is not recorded), then log it and save the checkpoint
+            with Ctrl-C held, so that the log, the evaluations and the checkpoint always agree."""
             returns = evaluate(lambda obs: model.predict(obs, deterministic=True)[0], eval_env)
             entry = {"run": run_name, "env": env_id, "seed": seed, "steps": int(steps),
                      "mean_return": float(returns.mean()), "std_return": float(returns.std()),
                      "returns": [float(r) for r in returns], "wall_seconds": round(time.perf_counter() - started, 1),
                      "pretrain_transitions": result.pretrain_transitions}
-            result.evaluations.append(entry)
-            if log is not None:
-                with log.open("a") as f:
-                    f.write(json.dumps(entry) + "\n")
+            with hold_interrupts():
+                result.evaluations.append(entry)
+                if log is not None:
+                    with log.open("a") as f:
+                        f.write(json.dumps(entry) + "\n")
+                if folder is not None:
+                    _save_checkpoint(folder, model, settings, result.evaluations)
             return entry
+
+        def next_evaluation() -> int:
+            """The step count of the next scheduled evaluation: the first multiple of ``eval_every`` after the last
+            evaluation (derived, so that a checkpoint needs no schedule of its own)."""
+            if not result.evaluations:
+                return 0
+            return (result.evaluations[-1]["steps"] // eval_every + 1) * eval_every
 
         class Progress(BaseCallback):
             """Evaluates on schedule and drives the progress bar."""
@@ -297,7 +310,7 @@ def train_sac(
             def __init__(self) -> None:
                 super().__init__()
                 self.bar = None
-                self.next_eval = eval_every if state is None else int(state["next_eval"])
+                self.next_eval = next_evaluation()
 
             def _on_training_start(self) -> None:
                 if progress:
@@ -312,9 +325,7 @@ def train_sac(
                     self.bar.update(self.training_env.num_envs)
                 if self.num_timesteps >= self.next_eval:
                     entry = record(self.num_timesteps)
-                    self.next_eval += eval_every
-                    if folder is not None:
-                        _save_checkpoint(folder, model, settings, result.evaluations, self.next_eval)
+                    self.next_eval = next_evaluation()
                     if self.bar is not None:
                         self.bar.set_postfix(eval=f"{entry['mean_return']:.0f}")
                 return True
@@ -323,22 +334,20 @@ def train_sac(
                 if self.bar is not None:
                     self.bar.close()
 
-        progress_callback = Progress()
         try:
-            if state is None:
-                record(0)
+            if not result.evaluations:  # the first evaluation, before any training (or its resumed retry)
+                record(done)
             if timesteps > done:
-                model.learn(timesteps - done, callback=progress_callback, reset_num_timesteps=state is None)
+                model.learn(timesteps - done, callback=Progress(), reset_num_timesteps=state is None)
         except KeyboardInterrupt:
-            if folder is not None:
-                _save_checkpoint(folder, model, settings, result.evaluations, progress_callback.next_eval)
-            if model_path is not None:
-                model.save(model_path)
+            with hold_interrupts():
+                if folder is not None:
+                    _save_checkpoint(folder, model, settings, result.evaluations)
+                if model_path is not None:
+                    model.save(model_path)
             raise TrainingInterrupted(int(model.num_timesteps), result.evaluations, folder) from None
         if result.evaluations[-1]["steps"] < model.num_timesteps:
             record(model.num_timesteps)
-            if folder is not None:
-                _save_checkpoint(folder, model, settings, result.evaluations, progress_callback.next_eval)
         if model_path is not None:
             model.save(model_path)
     finally:
