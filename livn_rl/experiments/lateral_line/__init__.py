@@ -4,7 +4,7 @@ docs/lateral_line.md).
 - :mod:`~livn_rl.experiments.lateral_line.training`: one seed's pre-test, training and post-test (:func:`run_lateral_line`)
 - :mod:`~livn_rl.experiments.lateral_line.runs`: run folders, their JSON files and artifacts, the STDP-control comparison
 - :mod:`~livn_rl.experiments.lateral_line.figures`: the thirteen figure kinds and their file names, drawn by
-  :mod:`~livn_rl.experiments.lateral_line.figures_training` and :mod:`~livn_rl.experiments.lateral_line.figures_test`
+  :mod:`~livn_rl.experiments.lateral_line.figures_training` and :mod:`~livn_rl.experiments.lateral_line.figures_test_phase`
   (with :mod:`~livn_rl.experiments.lateral_line.plotting`)
 """
 

@@ -19,7 +19,7 @@ from typing import Callable
 from matplotlib.figure import Figure
 
 from livn_rl.systems.lateral_line.config import LateralLineConfig
-from livn_rl.experiments.lateral_line import figures_test as test
+from livn_rl.experiments.lateral_line import figures_test_phase as test_phase
 from livn_rl.experiments.lateral_line import figures_training as training
 from livn_rl.experiments.lateral_line.training import RunResult
 
@@ -29,18 +29,18 @@ __all__ = ["FIGURE_KINDS", "THESIS_COPIES", "figure_name", "multiseed_name", "sa
 #: The original's thirteen figure kinds, in the order of its README, and what draws each.
 FIGURE_KINDS: dict[str, Callable[[RunResult], Figure]] = {
     "spatial_two_stage": training.spatial_two_stage,
-    "test_phase_only": test.test_phase_only,
+    "test_phase_only": test_phase.test_phase_only,
     "learning_curves": training.learning_curves,
     "llmon_weights": training.llmon_weights,
-    "ts_tuning": test.ts_tuning,
+    "ts_tuning": test_phase.ts_tuning,
     "mon_ts_weight_profile": training.mon_ts_weight_profile,
     "mon_to_ts_receptive_fields": training.mon_to_ts_receptive_fields,
-    "ts_spikes_vs_x_test": test.ts_spikes_vs_x_test,
-    "mon_spikes_vs_x_test": test.mon_spikes_vs_x_test,
-    "mon_tuning_examples": test.mon_tuning_examples,
-    "mon_ts_drive_heatmap": test.mon_ts_drive_heatmap,
-    "mon_ts_drive_winner": test.mon_ts_drive_winner,
-    "ts_pop_rate_train_test_transition": test.ts_pop_rate_train_test_transition,
+    "ts_spikes_vs_x_test": test_phase.ts_spikes_vs_x_test,
+    "mon_spikes_vs_x_test": test_phase.mon_spikes_vs_x_test,
+    "mon_tuning_examples": test_phase.mon_tuning_examples,
+    "mon_ts_drive_heatmap": test_phase.mon_ts_drive_heatmap,
+    "mon_ts_drive_winner": test_phase.mon_ts_drive_winner,
+    "ts_pop_rate_train_test_transition": test_phase.ts_pop_rate_train_test_transition,
 }
 #: Mode ``ll_thesis`` copies these kinds (unseeded) to these names.
 THESIS_COPIES = {"spatial_two_stage": "LL_THESIS_BASELINE_ACTIVE_latest.png",
