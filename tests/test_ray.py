@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ pytest.importorskip("ray", reason="Ray is the optional extra livn_rl[distributed
 
 from livn_rl.cluster import LocalCluster, session_processes  # noqa: E402
 from livn_rl.data import load_dataset, sample_dataset  # noqa: E402
+from livn_rl.data.ray_sampling import SCRATCH_PREFIX  # noqa: E402
 
 #: A small S1 dataset: 8 shards of 10 trials (2 copies x 5 trials), Brian2's numpy target (no compilation).
 SAMPLE = dict(samples=80, trials_per_episode=5, n_copies=2, window_ms=20.0, seed=3)
@@ -115,6 +117,9 @@ def test_ray_sampling_survives_killed_workers_and_equals_a_local_run(cluster, tm
     assert sorted(trials) == list(range(80))
 
     assert not processes_named("ray::ShardWorker", cluster.sessions)
+    # the scratch folders of the killed workers were removed by the workers that replaced them
+    assert not [folder for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
+                if not Path(f"/proc/{folder.name[len(SCRATCH_PREFIX):].split('_')[0]}").exists()]
 
 
 def test_an_unreachable_cluster_is_reported_at_once_and_nothing_written(tmp_path):

@@ -12,6 +12,7 @@ again makes the rest.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -80,10 +81,29 @@ class _TallyCounter:
         self._value = new
 
 
+#: Scratch folders of shard workers are named ``livn_rl_shard_<pid>_...``.
+SCRATCH_PREFIX = "livn_rl_shard_"
+
+
+def _remove_orphaned_scratch() -> None:
+    """Remove the scratch folders of shard workers on this machine whose process is gone (killed mid-shard)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*_*"):
+        pid = folder.name[len(SCRATCH_PREFIX):].split("_", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # another user's live process
+            continue
+
+
 class ShardWorker:
     """A Ray actor that builds the dataset's simulation once and makes whole shards with it."""
 
     def __init__(self, meta: dict[str, Any], system, encoder, target: str, tally, worker: int) -> None:
+        _remove_orphaned_scratch()
         self.maker = _ShardMaker(meta, system, encoder, target)
         self.counter = _TallyCounter(tally, worker)
 
@@ -96,8 +116,9 @@ class ShardWorker:
     def make(self, index: int) -> tuple[int, bytes, int, float]:
         """Shard ``index`` as the bytes of its Parquet file, with its trials and the seconds it took."""
         started = time.perf_counter()
-        # removed once the shard is read: only a worker killed in the middle of a shard leaves its folder behind
-        with tempfile.TemporaryDirectory(prefix="livn_rl_shard_") as scratch:
+        # removed once the shard is read; a worker killed in the middle of a shard leaves its folder behind, for the
+        # next worker on this machine to remove (the folder names the process that made it)
+        with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}_") as scratch:
             self.maker.meta = {**self.maker.meta, "folder": scratch}
             data = self.maker.make(index, self.counter).read_bytes()
         return index, data, shard_sizes(self.maker.meta)[index], time.perf_counter() - started
