@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,6 +65,12 @@ def _wait_for_shards(folder: Path, count: int, process: subprocess.Popen, timeou
         time.sleep(0.1)
 
 
+def _orphaned_scratch() -> list[Path]:
+    """Scratch folders of shard workers whose process is gone."""
+    return [folder for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
+            if not Path(f"/proc/{folder.name[len(SCRATCH_PREFIX):].split('_')[0]}").exists()]
+
+
 def _kill_one_worker(cluster: LocalCluster) -> int:
     workers = processes_named("ray::ShardWorker", cluster.sessions)
     assert workers, "no ShardWorker process found on the cluster"
@@ -71,10 +78,17 @@ def _kill_one_worker(cluster: LocalCluster) -> int:
     return workers[0]
 
 
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    """The dataset sampled on this machine, which the cluster's must equal byte for byte."""
+    folder = tmp_path_factory.mktemp("local") / "local"
+    sample_dataset("S1", folder, target="numpy", progress=False, **SAMPLE)
+    return folder
+
+
 @pytest.mark.slow
-def test_ray_sampling_survives_killed_workers_and_equals_a_local_run(cluster, tmp_path):
-    local, distributed = tmp_path / "local", tmp_path / "ray"
-    sample_dataset("S1", local, target="numpy", progress=False, **SAMPLE)
+def test_ray_sampling_survives_killed_workers_and_equals_a_local_run(cluster, local, tmp_path):
+    distributed = tmp_path / "ray"
     command = LIVN_RL + ["sample", *SAMPLE_ARGS, "--out", str(distributed), "--executor", "ray",
                          "--address", cluster.address]
 
@@ -118,8 +132,7 @@ def test_ray_sampling_survives_killed_workers_and_equals_a_local_run(cluster, tm
 
     assert not processes_named("ray::ShardWorker", cluster.sessions)
     # the scratch folders of the killed workers were removed by the workers that replaced them
-    assert not [folder for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
-                if not Path(f"/proc/{folder.name[len(SCRATCH_PREFIX):].split('_')[0]}").exists()]
+    assert not _orphaned_scratch()
 
 
 def test_an_unreachable_cluster_is_reported_at_once_and_nothing_written(tmp_path):
@@ -199,3 +212,22 @@ def test_rllib_ppo_trains_an_iteration_on_a_livn_env_with_two_env_runners(cluste
     assert words[words.index("iteration") + 1] == "1" and float(words[words.index("steps") + 1]) >= 40, done.stdout
     assert words[words.index("runners") + 1] == "2", done.stdout
     assert float(words[words.index("return") + 1]) < 0, done.stdout  # Pendulum's reward is a cost
+
+
+@pytest.mark.slow
+def test_ray_sampling_finishes_on_the_nodes_left_when_a_node_is_lost(cluster, local, tmp_path):
+    # last in this module: the worker node does not come back
+    distributed = tmp_path / "ray"
+    run = subprocess.Popen(LIVN_RL + ["sample", *SAMPLE_ARGS, "--out", str(distributed), "--executor", "ray",
+                                      "--address", cluster.address, "--workers", "2"],
+                           env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_shards(distributed, 1, run)
+    worker_node = cluster.nodes[1].pid
+    for pid in session_processes({worker_node}):  # the whole node: its raylet, its workers
+        os.kill(pid, signal.SIGKILL)
+    out, err = run.communicate(timeout=240)
+    assert run.returncode == 0, (out, err)
+    assert "1 worker(s) died" in out, out
+    assert _shards(distributed) == _shards(local)
+    for folder in _orphaned_scratch():  # the lost node's worker was killed mid-shard, and no worker replaced it there
+        shutil.rmtree(folder)

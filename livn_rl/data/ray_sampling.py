@@ -176,19 +176,25 @@ def _run(ray, plan: SamplingPlan, workers: int | None, target: str, progress: bo
                                scheduling_strategy="SPREAD")(ShardWorker)
     stats: list[dict[str, Any]] = []  # one entry per worker started, in order (the worker's tally id)
     actors: dict[int, Any] = {}  # tally id -> live actor
-    in_flight: dict[Any, tuple[int, int]] = {}  # result ref -> (tally id, shard index)
+    # result ref -> (tally id, shard index); index None: the worker's first answer (``where``), i.e. it is up. A worker
+    # gets a shard only once it is up, so that a replacement that cannot be placed (a node lost, its CPU gone) holds
+    # no shard back from the workers that remain.
+    in_flight: dict[Any, tuple[int, int | None]] = {}
+    idle: set[int] = set()
     failures, new_trials, last_error = 0, 0, ""
 
-    def start_worker() -> int:
+    def start_worker() -> None:
         wid = len(stats)
         actors[wid] = remote_worker.remote(meta, plan.system, plan.encoder, target, tally, wid)
-        stats.append({"where": actors[wid].where.remote(), "shards": 0, "trials": 0, "seconds": 0.0})
-        return wid
+        stats.append({"where": None, "shards": 0, "trials": 0, "seconds": 0.0})
+        in_flight[actors[wid].where.remote()] = (wid, None)
 
     def submit(wid: int) -> None:
         if queue:
             index = queue.popleft()
             in_flight[actors[wid].make.remote(index)] = (wid, index)
+        else:
+            idle.add(wid)
 
     bar = None
     if progress:
@@ -198,37 +204,44 @@ def _run(ray, plan: SamplingPlan, workers: int | None, target: str, progress: bo
                    desc=f"sampling {meta['system']['name']} on Ray ({n_workers} workers)")
     try:
         for _ in range(n_workers if queue else 0):
-            submit(start_worker())
-        while in_flight:
+            start_worker()
+        while queue or any(index is not None for _, index in in_flight.values()):
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.5)
             for ref in ready:
                 wid, index = in_flight.pop(ref)
                 try:
-                    _, data, trials, seconds = ray.get(ref)
+                    answer = ray.get(ref)
                 except (RayActorError, WorkerCrashedError) as err:
                     failures += 1
                     last_error = " ".join(str(err).split())[:300]
-                    queue.appendleft(index)
+                    if index is not None:
+                        queue.appendleft(index)
                     ray.kill(actors.pop(wid), no_restart=True)
                     if failures > max_failures:
                         raise WorkerFailure(
                             f"{failures} Ray workers died (more than max_failures={max_failures}); the last: "
                             f"{last_error}") from None
-                    submit(start_worker())
+                    start_worker()
                     continue
-                _write_shard_file(folder, index, data)
-                new_trials += trials
                 entry = stats[wid]
-                entry["shards"] += 1
-                entry["trials"] += trials
-                entry["seconds"] += seconds
+                if index is None:
+                    entry["where"] = answer
+                else:
+                    _, data, trials, seconds = answer
+                    _write_shard_file(folder, index, data)
+                    new_trials += trials
+                    entry["shards"] += 1
+                    entry["trials"] += trials
+                    entry["seconds"] += seconds
                 submit(wid)
+            while queue and idle:  # a shard given back by a dead worker
+                submit(idle.pop())
             if bar is not None:
                 live = ray.get(tally.snapshot.remote())
                 bar.n = plan.trials_done + new_trials + sum(
                     live.get(wid, 0) - stats[wid]["trials"] for wid in actors)
                 bar.refresh()
-        report = [_worker_report(ray, entry) for entry in stats]
+        report = [_worker_report(entry) for entry in stats if entry["where"] is not None]
     finally:
         if bar is not None:
             bar.close()
@@ -239,14 +252,8 @@ def _run(ray, plan: SamplingPlan, workers: int | None, target: str, progress: bo
                            time.perf_counter() - started, workers=report, failures=failures)
 
 
-def _worker_report(ray, entry: dict[str, Any]) -> dict[str, Any]:
+def _worker_report(entry: dict[str, Any]) -> dict[str, Any]:
     """One worker's line of the report: where it ran, what it made and how fast."""
-    from ray.exceptions import GetTimeoutError, RayActorError
-
-    try:
-        where = ray.get(entry["where"], timeout=10)
-    except (RayActorError, GetTimeoutError):  # a worker that died before it answered
-        where = {"host": "?", "pid": None, "node": None}
     rate = entry["trials"] / entry["seconds"] if entry["seconds"] > 0 else 0.0
-    return {**where, "shards": entry["shards"], "trials": entry["trials"], "seconds": round(entry["seconds"], 2),
-            "trials_per_second": round(rate, 1)}
+    return {**entry["where"], "shards": entry["shards"], "trials": entry["trials"],
+            "seconds": round(entry["seconds"], 2), "trials_per_second": round(rate, 1)}
