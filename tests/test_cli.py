@@ -121,6 +121,10 @@ def test_envs_describes_one_env(capsys):
     for word in ("NeuralTaskEnv", "Pendulum-v1", "PopulationEncoder", "PopulationVectorDecoder", "Box(-2.0, 2.0",
                  "50 ms", "200 steps", "observe_neural", "encoder", "'population_vector'", "max_episode_steps"):
         assert word in out, word
+    # every argument that defines the env is registered (*); how to run it is not
+    marked = {line.split()[0][1:] for line in out.splitlines() if line.startswith("  *")}
+    assert {"task", "system", "encoder", "decoder", "window_ms", "noise", "dt_ms"} <= marked
+    assert "   target" in out and "target" not in marked and "render_mode" not in marked
 
 
 def test_envs_detail_json_and_short_ids(capsys):

@@ -100,9 +100,17 @@ class LivnVectorEnv(VectorEnv):
             infos = self._add_info(infos, info, k)
         return self.batch_observations(observations), infos
 
-    def reset_copies(self, *, seed: int | list[int | None] | None = None, options: dict | None = None) -> tuple[list, list[dict]]:
+    def reset_copies(self, *, seed: int | list[int | None] | None = None,
+                     options: dict | list[dict | None] | None = None) -> tuple[list, list[dict]]:
         """Reset every copy; per-copy observations and infos (for adapters). ``seed`` is an int (copy ``k`` gets
-        ``seed + k``), one seed per copy, or None."""
+        ``seed + k``), one seed per copy, or None; ``options`` one dict for every copy, one per copy, or None."""
+        if options is None or isinstance(options, dict):
+            per_copy = [options] * self.num_envs
+        else:
+            per_copy = list(options)
+            if len(per_copy) != self.num_envs:
+                raise ValueError(f"reset needs one options dict per copy ({self.num_envs}) or a single dict, got "
+                                 f"{len(per_copy)}")
         if seed is None:
             seeds: list[int | None] = [None] * self.num_envs
         elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
@@ -112,7 +120,7 @@ class LivnVectorEnv(VectorEnv):
             if len(seeds) != self.num_envs:
                 raise ValueError(f"reset needs one seed per copy ({self.num_envs}) or a single int, got {len(seeds)}")
         self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seeds[0])
-        results = [env.reset(seed=s, options=options) for env, s in zip(self.envs, seeds)]
+        results = [env.reset(seed=s, options=o) for env, s, o in zip(self.envs, seeds, per_copy)]
         self.simulation.reset(int(self._np_random.integers(2**31)))
         self.simulation.reset_copies(range(self.num_envs), [env.culture_seed for env in self.envs])
         self._steps[:] = 0
@@ -139,7 +147,7 @@ class LivnVectorEnv(VectorEnv):
                 continue
             action, clipped = env.check_action(actions[k])
             checked.append((action, clipped))
-            per_copy.append(env.stimulus(action))
+            per_copy.append(env.apply_stimulus(env.stimulus(action)))
         stimuli = stack_copies(per_copy, self.simulation.n_channels, self.window_ms, self.simulation.dt_ms)
         recording = self.simulation.step(stimuli if np.any(stimuli) else None, self.window_ms)
 

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from livn_rl.checks import check_number, check_whole
+from livn_rl.identity import class_path
 from livn_rl.mea import MEA
 from livn_rl.systems.system import STIMULUS_EQUATION, BuiltSystem, Population, System
 
@@ -392,6 +393,10 @@ class LIFSystem(System):
     def stimulus_gain(self) -> np.ndarray:
         """Each neuron's capacitance over 100 pF, as for the cultures' cells."""
         return self.capacitance / 100e-12
+
+    def identity(self) -> dict:
+        return {"class": class_path(self), "name": self.name, "reset": self.reset_mode,
+                "params_si": dict(self.params), "positions_um": self.positions_um}
 
     def describe(self) -> dict:
         units = {"tau": 1e-3, "R": 1e6, "V_rest": 1e-3, "V_th": 1e-3, "V_reset": 1e-3, "t_ref": 1e-3, "tau_w": 1e-3,
