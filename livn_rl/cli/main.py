@@ -6,6 +6,7 @@ Heavy imports (Brian2, matplotlib) happen inside the commands, so ``livn-rl --he
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import traceback
 from typing import Sequence
@@ -69,6 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _drop_half_built_objects(stop: BaseException) -> None:
+    """Free what a Ctrl-C caught half-way through building a network, quietly, before the command's last line.
+
+    The stopped frames hold Brian2 objects never added to a network; freed later, Brian2 would warn about each one
+    after the line that says what was kept.
+    """
+    stop.__traceback__ = None
+    stop.__context__ = None
+    brian2 = sys.modules.get("brian2")
+    if brian2 is not None:
+        brian2.BrianLogger.suppress_name("unused_brian_object")
+    gc.collect()
+
+
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -99,9 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: error: {one_line(err)}", file=sys.stderr)
         return 2
     except Interrupted as stop:
+        _drop_half_built_objects(stop)
         print(f"{prog}: interrupted: {one_line(stop)}", file=sys.stderr)
         return 130
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        _drop_half_built_objects(stop)
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `livn-rl systems | head`
