@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from livn_rl import Pulse, Simulation
+from livn_rl.stimulus import stack_copies
 from tests.conftest import QUIET_CULTURE
 
 
@@ -126,14 +127,15 @@ def test_a_livn_layout_dataset_is_read_observed_through_an_mea_and_replayed(tmp_
     env = _pulse_env()
     replayed = transitions(folder, env, config="S1", split="train_with_noise", seed=3)
     assert replayed["obs"].shape == (6, 3) and replayed["action"].shape == (6, 3)
-    # the action is the features turned back into the encoder's input: encoding it gives livn's pulse
+    # the action is the features turned back into the encoder's input, whose encoding is livn's pulse
     encoder = env.unwrapped.encoder
     for k in range(6):
-        pulse = encoder.encode(replayed["action"][k].astype(np.float64))
         features = data[k]["features"]
-        if features[2] > 0:
-            assert (pulse[0].channel, pulse[0].onset_ms) == (int(features[0]), pytest.approx(features[1], abs=1e-3))
-            assert pulse[0].amplitude_ua == pytest.approx(features[2], rel=1e-4)
+        action = encoder.from_features(features)
+        np.testing.assert_allclose(replayed["action"][k], action, atol=1e-6)  # float32, as SB3 stores actions
+        (pulse,) = encoder.encode(action)
+        assert (pulse.channel, pulse.onset_ms) == (int(features[0]), pytest.approx(features[1], abs=1e-9))
+        assert pulse.amplitude_ua == pytest.approx(features[2], rel=1e-12)
     # consecutive samples are consecutive steps; the last one ends the episode as a truncation, never a terminal
     np.testing.assert_array_equal(replayed["obs"][1:], replayed["next_obs"][:-1])
     assert not replayed["terminated"].any() and replayed["truncated"].tolist() == [False] * 5 + [True]
@@ -197,25 +199,32 @@ def test_our_dataset_read_as_livn_reads_it_holds_the_spikes_of_the_simulation(li
     meta = dataset_meta(livn_style_data)
     dataset = datasets.load_dataset(str(livn_style_data), split="train", download_mode="force_redownload")
     encoder = make_encoder(meta["encoder"]["spec"])
-    with Simulation("S1", seed=meta["seed"], n_copies=1, background=False, target="numpy",
+    samples = [dataset[k] for k in range(dataset.num_rows)]
+    with Simulation("S1", seed=meta["seed"], n_copies=2, background=False, target="numpy",
                     record_voltages=range(10)) as sim:
         encoder.bind(StimulationContext(sim.mea, meta["window_ms"], meta["dt_ms"]))
-        for k in range(dataset.num_rows):
-            sample = dataset[k]
-            it, t = np.array(sample["trial_it"][0]), np.array(sample["trial_t"][0])  # livn's access pattern
-            t_stim = int(sample["features"][1])  # livn's example: the first pulse's onset in ms
-            assert 0 <= t_stim < sample["t_end"] == 200.0
-            pulses = [Pulse(int(c), onset, amplitude) for c, onset, amplitude in
-                      np.reshape(sample["features"], (3, 3)).tolist() if amplitude > 0]
-            # livn's features describe the stimulation exactly: our encoder makes the same pulses of them
-            assert encoder.encode(encoder.from_features(sample["features"])) == \
-                [Pulse(p.channel, pytest.approx(p.onset_ms), pytest.approx(p.amplitude_ua)) for p in pulses]
-            sim.reset(sample["seed"])  # trials_per_episode=1: each sample is a fresh culture from its seed
-            recording = sim.step(encoder.encode(encoder.from_features(sample["features"])), sample["t_end"])
-            np.testing.assert_array_equal(it, recording.neuron_i)
-            np.testing.assert_allclose(t, recording.neuron_t_ms - recording.t_start_ms, atol=1e-4)
-            assert sample["trial_iv"][0] == list(range(10))
-            np.testing.assert_allclose(np.array(sample["trial_vv"][0]), recording.voltage_mv[0], atol=1e-3)
+        for shard in (samples[0:2], samples[2:4]):  # a shard: two copies of one network, one sample each
+            stimuli = []
+            for sample in shard:
+                it, t = np.array(sample["trial_it"][0]), np.array(sample["trial_t"][0])  # livn's access pattern
+                t_stim = int(sample["features"][1])  # livn's example: the first pulse's onset in ms
+                assert 0 <= t_stim < sample["t_end"] == 200.0 and sample["seed"] == shard[0]["seed"]
+                pulses = [(c, onset, amplitude) for c, onset, amplitude in
+                          np.reshape(sample["features"], (3, 3)).tolist() if amplitude > 0]
+                # livn's features describe the stimulation exactly: our encoder makes the same pulses of them
+                stimuli.append(encoder.encode(encoder.from_features(sample["features"])))
+                made = [(p.channel, p.onset_ms, p.amplitude_ua) for p in stimuli[-1]]
+                assert len(made) == len(pulses) > 0
+                np.testing.assert_allclose(sorted(made), sorted(pulses), rtol=1e-6)
+            sim.reset(shard[0]["seed"])  # trials_per_episode=1: each sample is a fresh culture from its seed
+            recording = sim.step(stack_copies(stimuli, sim.n_channels, 200.0, meta["dt_ms"]), 200.0)
+            for k, sample in enumerate(shard):
+                mine = recording.neuron_copy == k
+                np.testing.assert_array_equal(sample["trial_it"][0], recording.neuron_i[mine])
+                np.testing.assert_allclose(sample["trial_t"][0], recording.neuron_t_ms[mine] - recording.t_start_ms,
+                                           atol=1e-4)
+                assert sample["trial_iv"][0] == list(range(10))
+                np.testing.assert_allclose(np.array(sample["trial_vv"][0]), recording.voltage_mv[k], atol=1e-3)
     assert sum(len(s[0]) for s in dataset["trial_it"]) > 0
 
 

@@ -159,7 +159,7 @@ def check_features(encoder: Encoder, features) -> np.ndarray:
     bad = ~np.isfinite(values) | (values < low - slack) | (values > high + slack)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} feature {k} is {values[k]!r}, outside the encoder's range [{low[k]:g}, {high[k]:g}] "
+        raise ValueError(f"{name} feature {k} is {float(values[k])!r}, outside the encoder's range [{low[k]:g}, {high[k]:g}] "
                          f"({encoder.feature_units})")
     return np.clip(values, low, high)
 
