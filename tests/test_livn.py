@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -251,3 +252,69 @@ def test_livns_own_mea_observes_our_data(livn_style_data):
             np.testing.assert_array_equal(np.sort(np.asarray(cit.get(c, []))), np.sort(it[near]))
             seen += int(near.sum())
     assert seen > 0
+
+
+# ------------------------------------------------------------------------------------------ wrapping a task
+class _Corridor(gym.Env):
+    """A task of our own, not registered anywhere: walk right along a corridor (Discrete actions)."""
+
+    observation_space = gym.spaces.Box(0.0, 10.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = 0.0
+        return np.array([self.x], np.float32), {}
+
+    def step(self, action):
+        self.x = min(10.0, self.x + (1.0 if action == 1 else 0.0))
+        return np.array([self.x], np.float32), float(action == 1), self.x >= 10.0, False, {}
+
+
+def test_wrap_puts_a_culture_in_front_of_any_task_instance_and_keeps_its_wrappers():
+    import livn_rl
+
+    task = gym.make("Pendulum-v1", max_episode_steps=3)  # already wrapped: TimeLimit, order enforcing, checker
+    env = livn_rl.wrap(task, system="S1", encoder="rate", decoder="population_vector", target="numpy")
+    assert env.task is task and env.window_ms == 50.0  # the instance itself, Pendulum's own time step
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (3,) and env.action_space.shape == (4,)  # the rate encoder: one value per channel
+    ends = [env.step(env.action_space.sample())[3] for _ in range(3)]
+    assert ends == [False, False, True]  # the task's own TimeLimit truncates
+    env.close()
+    corridor = livn_rl.wrap(_Corridor(), system="S1", encoder="population", decoder="first_spike", window_ms=20.0,
+                            target="numpy")
+    assert corridor.task_id == "_Corridor"
+    corridor.reset(seed=1)
+    obs, reward, *_ = corridor.step(np.zeros(1, np.float32))
+    assert obs.shape == (1,) and reward in (0.0, 1.0)
+    corridor.close()
+    with pytest.raises(ValueError, match="wrap\\(\\) takes a Gymnasium env instance, got str"):
+        livn_rl.wrap("Pendulum-v1")
+
+
+def test_the_registered_envs_are_wrap_and_a_wrapped_env_vectorises_for_gymnasium_and_sb3():
+    import livn_rl
+    from livn_rl.envs.sb3 import make_sb3_vec_env
+
+    registered = gym.make("livn_rl/Pendulum-S1-v0", target="numpy")
+    wrapped = livn_rl.wrap(gym.make("Pendulum-v1").unwrapped, system="S1", target="numpy")
+    action = np.array([0.5], np.float32)
+    first, _ = registered.reset(seed=4)
+    again, _ = wrapped.reset(seed=4)
+    np.testing.assert_array_equal(first, again)
+    for _ in range(3):
+        np.testing.assert_array_equal(registered.step(action)[0], wrapped.step(action)[0])  # the same env
+    registered.close()
+
+    venv = gym.make_vec(wrapped.spec, num_envs=2)  # two cultures in one network, each with its own task copy
+    assert len({id(e.task) for e in venv.envs} | {id(wrapped.task)}) == 3
+    obs, _ = venv.reset(seed=0)
+    assert obs.shape == (2, 3)
+    obs, reward, terminated, truncated, _ = venv.step(np.zeros((2, 1), np.float32))
+    assert reward.shape == (2,)
+    venv.close()
+    sb3 = make_sb3_vec_env(wrapped.spec, n_envs=2, seed=0)
+    assert sb3.reset().shape == (2, 3)
+    sb3.close()
+    wrapped.close()
