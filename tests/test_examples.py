@@ -41,3 +41,11 @@ def test_lif_tutorial_draws_its_six_figures_and_matches_theory(tmp_path):
         assert (tmp_path / "lif" / f"lif_{name}.png").read_bytes()[:4] == b"\x89PNG"
     error = float(done.stdout.split("max |simulated / analytic - 1| = ")[1].split(" %")[0])
     assert error < 2.0
+
+
+def test_livn_round_trip_reads_ours_as_livn_and_replays_livns_layout(tmp_path):
+    done = _run("livn_round_trip.py", "--target", "numpy", "--out", str(tmp_path / "rt"), cwd=tmp_path)
+    out = done.stdout
+    assert "1. livn's access pattern on our data:" in out and "t_end 200.0 ms" in out
+    assert "2. livn's layout read by livn_rl: 4 samples" in out
+    assert "replayed into an SB3 ReplayBuffer: 4 transitions" in out
