@@ -318,3 +318,15 @@ def test_the_registered_envs_are_wrap_and_a_wrapped_env_vectorises_for_gymnasium
     assert sb3.reset().shape == (2, 3)
     sb3.close()
     wrapped.close()
+
+
+def test_train_replay_takes_a_livn_layout_dataset_and_names_a_missing_split(tmp_path, capsys):
+    from livn_rl.cli import main
+
+    folder = write_livn_fixture(tmp_path / "livn")
+    words = ["train", "livn_rl/Pendulum-S1-v0", "--replay", str(folder), "--replay-config", "S1", "--out",
+             str(tmp_path / "run"), "--env-arg", "target=numpy", "--env-arg", "window_ms=5000",
+             "--env-arg", 'encoder={"name": "pulse"}']
+    assert main([*words, "--replay-split", "validation"]) == 2
+    assert "has no split 'validation'; its splits: ['test', 'train', 'train_with_noise']" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # nothing written
