@@ -33,7 +33,7 @@ examples:
   livn-rl sample S2 --samples 10000 --encoder population --out data/S2-population
                      trials for livn_rl/Pendulum-S2-v0's replay buffer
   livn-rl sample S2 --samples 2000 --encoder '{"name": "pulse", "n_pulses": 2}' --no-noise --out data/S2-2p
-  livn-rl sample S2 --samples 500 --window-ms 5000 --trials-per-episode 1 --encoder '{"name": "pulse", "n_pulses": 10}'
+  livn-rl sample S2 --samples 500 --window-ms 5000 --trials-per-episode 1 --encoder '{"name": "pulse", "n_pulses": 10}' \\
                     --split train_with_noise --out data/S2-livn
                      livn's long samples: 5 s, ten pulses each
   livn-rl sample S2 --samples 100 --split test --seed 1 --out data/S2-test

@@ -184,8 +184,11 @@ def _replay_rows(source, env: gym.Env, config, split, seed: int) -> dict[str, li
             unit = np.asarray(table["channel_unit"][i], np.int64)
         else:  # neuron-level only: observe it through the env's MEA
             rows["episode"].append(int(table["episode"][i]) if "episode" in table else 0)
-            channel, t_channel, unit = inner.mea.channel_spikes(
-                inner.system.positions_um, it, t, t_end_ms=t_end, seed=np.random.default_rng([seed, i, 2]))
+            try:
+                channel, t_channel, unit = inner.mea.channel_spikes(
+                    inner.system.positions_um, it, t, t_end_ms=t_end, seed=np.random.default_rng([seed, i, 2]))
+            except ValueError as err:  # spike times outside [0, t_end)
+                raise DatasetError(f"{where}: trial_t: {err}") from None
         for name, value in (("action", action), ("t_end", t_end), ("trial_it", it), ("trial_t", t),
                             ("channel_it", channel), ("channel_t", t_channel), ("channel_unit", unit)):
             rows[name].append(value)
