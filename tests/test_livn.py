@@ -56,12 +56,20 @@ def test_channel_recording_is_seeded_and_its_bad_input_is_named():
     assert any(a.shape != b.shape or np.any(a != b) for a, b in zip(first, other))
     channel, times, unit = first
     assert np.any(unit == -1) and np.any(unit >= 0)  # noise crossings and spikes
+    trials = noisy.channel_spikes_of_trials(system.positions_um, [it, it[:5]], [t, t[:5]], [50.0, 40.0], seed=3)
+    for k, (trial_it, trial_t, end) in enumerate(((it, t, 50.0), (it[:5], t[:5], 40.0))):
+        alone = noisy.channel_spikes(system.positions_um, trial_it, trial_t, t_end_ms=end,
+                                     seed=np.random.default_rng([3, k]))
+        for a, b in zip(trials[k], alone):
+            np.testing.assert_array_equal(a, b)
     for c in np.unique(channel):  # dead time: no channel detects twice within it
         assert np.all(np.diff(times[channel == c]) >= noisy.dead_time_ms)
     with pytest.raises(ValueError, match=f"neuron id {system.n_neurons} in it is not among the {system.n_neurons}"):
         system.mea.channel_spikes(system.positions_um, [system.n_neurons], [1.0])
     with pytest.raises(ValueError, match="spike time 60.0 ms is outside the recording"):
         system.mea.channel_spikes(system.positions_um, [0], [60.0], t_end_ms=50.0)
+    with pytest.raises(ValueError, match="trial 1: spike time 45.0 ms is outside the recording"):
+        system.mea.channel_spikes_of_trials(system.positions_um, [[0], [1]], [[1.0], [45.0]], 40.0)
     with pytest.raises(ValueError, match=r"shape \(3, 2\)"):
         system.mea.channel_spikes(np.zeros((3, 2)), [0], [1.0])
 

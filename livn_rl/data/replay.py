@@ -73,8 +73,8 @@ def transitions(source: str | Path, env: gym.Env | str, *, env_kwargs: dict | No
 
     A livn_rl dataset is checked against the env's identity and replays what its MEA detected. A dataset in livn's
     layout (a local copy of livn's hub dataset, or anything in its layout) carries neuron-level spikes only: they are
-    observed through the env's MEA offline (:meth:`~livn_rl.mea.MEA.channel_spikes`, seeded by ``seed`` and the
-    sample's index) and decoded by the env's decoder; its samples are consecutive steps of one episode (the env's
+    observed through the env's MEA offline (:meth:`~livn_rl.mea.MEA.channel_spikes_of_trials`, seeded by ``seed``
+    and the sample's place in the order) and decoded by the env's decoder; its samples are consecutive steps of one episode (the env's
     time limit and the task's own ends cut it), its neuron ids must exist in the env's system, its ``t_end`` must be
     the env's window and its features must lie in the env's encoder's feature space.
 
@@ -177,21 +177,23 @@ def _replay_rows(source, env: gym.Env, config, split, seed: int) -> dict[str, li
             action = inner.encoder.from_features(table["features"][i])
         except ValueError as err:
             raise DatasetError(f"{where}: features do not fit the env's encoder: {err}") from None
-        if livn_rl_folder:
-            rows["episode"].append(int(table["episode"][i]))
-            channel = np.asarray(table["channel_it"][i], np.int64)
-            t_channel = np.asarray(table["channel_t"][i], np.float64)
-            unit = np.asarray(table["channel_unit"][i], np.int64)
-        else:  # neuron-level only: observe it through the env's MEA
-            rows["episode"].append(int(table["episode"][i]) if "episode" in table else 0)
-            try:
-                channel, t_channel, unit = inner.mea.channel_spikes(
-                    inner.system.positions_um, it, t, t_end_ms=t_end, seed=np.random.default_rng([seed, i, 2]))
-            except ValueError as err:  # spike times outside [0, t_end)
-                raise DatasetError(f"{where}: trial_t: {err}") from None
-        for name, value in (("action", action), ("t_end", t_end), ("trial_it", it), ("trial_t", t),
-                            ("channel_it", channel), ("channel_t", t_channel), ("channel_unit", unit)):
+        rows["episode"].append(int(table["episode"][i]) if "episode" in table else 0)
+        for name, value in (("action", action), ("t_end", t_end), ("trial_it", it), ("trial_t", t)):
             rows[name].append(value)
+        if livn_rl_folder:  # what our MEA detected while sampling
+            rows["channel_it"].append(np.asarray(table["channel_it"][i], np.int64))
+            rows["channel_t"].append(np.asarray(table["channel_t"][i], np.float64))
+            rows["channel_unit"].append(np.asarray(table["channel_unit"][i], np.int64))
+    if not livn_rl_folder:  # neuron-level only: observe it through the env's MEA, sample k from [seed, k]
+        try:
+            observed = inner.mea.channel_spikes_of_trials(inner.system.positions_um, rows["trial_it"],
+                                                          rows["trial_t"], rows["t_end"], seed=seed)
+        except ValueError as err:  # a spike time outside [0, t_end)
+            raise DatasetError(f"{source}: the samples' trial_t do not fit their t_end (in sample order, {err})") from None
+        for channel, t_channel, unit in observed:
+            rows["channel_it"].append(channel)
+            rows["channel_t"].append(t_channel)
+            rows["channel_unit"].append(unit)
     return rows
 
 

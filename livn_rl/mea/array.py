@@ -21,7 +21,8 @@ crosses the threshold at Rice's rate ``B / sqrt(3) * exp(-theta^2 / (2 sigma^2))
 unit ``-1``). After each detection a channel is blind for ``dead_time_ms``, as hardware spike detectors are.
 
 Observing spikes recorded elsewhere. :meth:`MEA.channel_recording` (per-channel dicts, as livn's
-``MEA.channel_recording`` returns) and :meth:`MEA.channel_spikes` (flat arrays) apply this recording model, through the
+``MEA.channel_recording`` returns), :meth:`MEA.channel_spikes` (flat arrays) and :meth:`MEA.channel_spikes_of_trials`
+(many trials at once) apply this recording model, through the
 engine's own :class:`~livn_rl.mea.ChannelDetector`, to neuron-level spikes from any source: a livn dataset, a
 livn_rl dataset, another simulator. Given the same spikes and the same random stream they detect exactly what the
 engine detects.
@@ -221,22 +222,36 @@ class MEA:
             ``np.random.default_rng([reset_seed, 1, copy])``)
         """
         positions, ids = _neuron_table(coordinates)
-        neuron, times = _spikes(it, t, ids)
-        if t_end_ms is None:
-            t_end_ms = float(np.nextafter(times.max(), np.inf)) if times.size else float(t_start_ms)
-        if not (np.isfinite(t_start_ms) and np.isfinite(t_end_ms) and t_end_ms >= t_start_ms):
-            raise ValueError(f"the recording must run from t_start_ms to t_end_ms >= t_start_ms, got "
-                             f"t_start_ms={t_start_ms!r}, t_end_ms={t_end_ms!r}")
-        outside = (times < t_start_ms) | (times >= t_end_ms)
-        if outside.any():
-            raise ValueError(f"spike time {float(times[outside][0])} ms is outside the recording [{t_start_ms}, "
-                             f"{t_end_ms}) ms")
-        detector = ChannelDetector(self.detection_probability(positions), self.false_positive_rate_hz,
-                                   self.dead_time_ms)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        channel, t_det, row = detector.detect(neuron, times, float(t_start_ms), float(t_end_ms - t_start_ms), rng)
-        unit = np.where(row >= 0, ids[np.maximum(row, 0)], -1)
-        return channel, t_det, unit
+        return _detect_trial(self._detector(positions), ids, it, t, t_start_ms, t_end_ms, rng)
+
+    def channel_spikes_of_trials(self, coordinates, trials_it, trials_t, t_end_ms, *,
+                                 seed: int = 0) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`channel_spikes` of many trials at once (each from time 0, a fresh recording): the detector is built
+        once, so a dataset is observed several times faster than trial by trial.
+
+        :param coordinates: the neurons' positions, as for :meth:`channel_spikes`
+        :param trials_it: one sequence of neuron ids per trial
+        :param trials_t: one sequence of spike times (ms) per trial
+        :param t_end_ms: the trials' length (ms): one number, or one per trial
+        :param seed: trial ``k`` draws from ``np.random.default_rng([seed, k])``
+        """
+        if len(trials_it) != len(trials_t):
+            raise ValueError(f"trials_it and trials_t must have one entry per trial, got {len(trials_it)} and "
+                             f"{len(trials_t)}")
+        ends = np.broadcast_to(np.asarray(t_end_ms, dtype=float), (len(trials_it),))
+        positions, ids = _neuron_table(coordinates)
+        detector = self._detector(positions)
+        found = []
+        for k, (it, t) in enumerate(zip(trials_it, trials_t)):
+            try:
+                found.append(_detect_trial(detector, ids, it, t, 0.0, float(ends[k]), np.random.default_rng([seed, k])))
+            except ValueError as err:
+                raise ValueError(f"trial {k}: {err}") from None
+        return found
+
+    def _detector(self, positions: np.ndarray) -> ChannelDetector:
+        return ChannelDetector(self.detection_probability(positions), self.false_positive_rate_hz, self.dead_time_ms)
 
     def channel_recording(self, coordinates, it, t, *, t_start_ms: float = 0.0, t_end_ms: float | None = None,
                           seed: int | np.random.Generator = 0) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
@@ -298,6 +313,24 @@ class MEA:
             "false_positive_rate_hz": round(self.false_positive_rate_hz, 4),
             "max_current_ua": self.max_current_ua,
         }
+
+
+def _detect_trial(detector: ChannelDetector, ids: np.ndarray, it, t, t_start_ms: float, t_end_ms: float | None,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One fresh recording of spikes ``(it, t)`` over ``[t_start_ms, t_end_ms)`` by ``detector`` (checked)."""
+    neuron, times = _spikes(it, t, ids)
+    if t_end_ms is None:
+        t_end_ms = float(np.nextafter(times.max(), np.inf)) if times.size else float(t_start_ms)
+    if not (np.isfinite(t_start_ms) and np.isfinite(t_end_ms) and t_end_ms >= t_start_ms):
+        raise ValueError(f"the recording must run from t_start_ms to t_end_ms >= t_start_ms, got "
+                         f"t_start_ms={t_start_ms!r}, t_end_ms={t_end_ms!r}")
+    outside = (times < t_start_ms) | (times >= t_end_ms)
+    if outside.any():
+        raise ValueError(f"spike time {float(times[outside][0])} ms is outside the recording [{t_start_ms}, "
+                         f"{t_end_ms}) ms")
+    detector.reset()
+    channel, t_det, row = detector.detect(neuron, times, float(t_start_ms), float(t_end_ms - t_start_ms), rng)
+    return channel, t_det, np.where(row >= 0, ids[np.maximum(row, 0)], -1)
 
 
 def _neuron_table(coordinates) -> tuple[np.ndarray, np.ndarray]:
