@@ -60,7 +60,10 @@ def test_the_documented_envs_are_registered():
 
 @pytest.mark.parametrize("env_id", sorted(env_ids()))
 def test_every_registered_env_passes_gymnasium_and_sb3_checks(env_id):
-    env = gym.make(env_id, **FAST)
+    # the checks concern the API, not the dynamics: a 5 ms window keeps S3's 200 ms Acrobot steps from costing
+    # minutes (cultures only: a 5 ms window is too short for the ring's bump, whose position is then NaN)
+    short = {"window_ms": 5.0} if gym.spec(env_id).kwargs.get("system") in ("S1", "S2", "S3") else {}
+    env = gym.make(env_id, **FAST, **short)
     try:
         gym_check_env(env.unwrapped, skip_render_check=True)
         sb3_check_env(env.unwrapped, warn=False)

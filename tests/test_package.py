@@ -21,7 +21,7 @@ LAYERS = [
                      "engine.stimulus_feed"]),
     ("models", ["systems", "mea", "encoders", "analysis", "plots"]),
     ("composition", ["engine.simulation", "engine"]),
-    ("uses", ["experiments", "envs", "data", "export"]),
+    ("uses", ["experiments", "envs", "data", "export", "view"]),
     ("command line", ["cli"]),
 ]
 

@@ -11,13 +11,13 @@ import sys
 import traceback
 from typing import Sequence
 
-from livn_rl.cli import envs, export, lateral_line, ring, sample, simulate, systems, train
+from livn_rl.cli import animate, envs, export, lateral_line, ring, sample, simulate, systems, train, view
 from livn_rl.cli.common import Interrupted, Parser, UsageError, fill, one_line
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The command modules in the order ``livn-rl --help`` lists them; each has ``add_parser(commands)``.
-COMMANDS = (systems, envs, simulate, sample, train, export, ring, lateral_line)
+COMMANDS = (systems, envs, simulate, sample, train, export, view, animate, ring, lateral_line)
 
 DESCRIPTION = """\
 livn-rl: simulated cortical cultures on a simulated multi-electrode array.
@@ -48,9 +48,15 @@ examples:
   livn-rl export nwb out/s2.npz --out out/s2.nwb
                                the run as an NWB file (pip install
                                'livn_rl[nwb]'); datasets and episodes too
+  livn-rl view lif             the LIF neuron live in a browser
+                               (http://127.0.0.1:8765/)
+  livn-rl view livn_rl/Pendulum-S2-v0 --policy out/train/model.zip
+                               watch an env live: raster, MEA, task
+  livn-rl animate livn_rl/Pendulum-S2-v0 --steps 200 --out episode.gif
+                               an episode as a GIF (or MP4)
   livn-rl ring                 the ring attractor under four serotonin levels:
                                table, raster GIFs, bump figures
-  livn-rl lateral-line --preset fast --run-name demo --seeds 3
+  livn-rl lateral-line --mode ll_fast --run-name demo --multi-seed 3
                                train the lateral line's STDP place map
 
 run 'livn-rl COMMAND --help' for the options of a command.

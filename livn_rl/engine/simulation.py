@@ -52,6 +52,8 @@ class Simulation:
     :param target: Brian2 code generation target: ``"auto"`` (Cython if a compiler works, else numpy),
         ``"cython"`` or ``"numpy"``
     :param record_voltages: neuron indices (per copy) whose membrane potential is recorded
+    :param record_traces: further variables of the system's neurons recorded for the same cells
+        (``Recording.traces``, SI units), e.g. ``("u", "g_ampa", "I_syn")`` for the ring
     :param background: whether background noise is on (switch later with :meth:`set_background`)
     """
 
@@ -66,6 +68,7 @@ class Simulation:
         control_dt_ms: float = 1.0,
         target: str = "auto",
         record_voltages: Sequence[int] | None = None,
+        record_traces: Sequence[str] = (),
         background: bool = True,
     ) -> None:
         check_whole("n_copies", n_copies, 1)
@@ -87,6 +90,9 @@ class Simulation:
         self._voltage_index = np.asarray(record_voltages if record_voltages is not None else [], dtype=np.int64)
         if self._voltage_index.size and (self._voltage_index.min() < 0 or self._voltage_index.max() >= n):
             raise ValueError(f"record_voltages must be neuron indices in 0..{n - 1}, got {self._voltage_index.tolist()}")
+        self._traces = tuple(record_traces)
+        if self._traces and not self._voltage_index.size:
+            raise ValueError(f"record_traces={list(self._traces)} needs the cells to record: pass record_voltages")
 
         detection = self.mea.detection_probability(self.system.positions_um)
         self._detectors = [
@@ -115,7 +121,12 @@ class Simulation:
         self._built = self.system.build(self.n_copies, {"stim_current": stim, "stim_rows": self._control_rows}, clock)
         self.system.set_background(self._built, background)
         record = (self._voltage_index[None, :] + n * np.arange(self.n_copies)[:, None]).ravel()
-        self._monitors = Monitors(self._built.neurons, clock, record)
+        variables = self._built.neurons.variables
+        known = sorted(k for k in variables if not k.startswith("_") and k not in ("N", "i", "t", "dt", "t_in_timesteps"))
+        unknown = [name for name in self._traces if name not in known]
+        if unknown:
+            raise ValueError(f"record_traces: {self.system.name} has no variable(s) {unknown}; it has {known}")
+        self._monitors = Monitors(self._built.neurons, clock, record, self._traces)
         self._run = ParkedRun(clock, self._feed, self._monitors)
         self._net = brian2.Network(*self._built.objects, *self._monitors.objects, self._run.operation,
                                    name="livn_rl_network")
@@ -346,16 +357,16 @@ class Simulation:
         with hold_interrupts():
             with drawing_from(self, self._random):
                 try:
-                    spikes_i, spikes_t, v_t, v = self._run.advance(currents, n_chunks)
+                    spikes_i, spikes_t, v_t, v, traces = self._run.advance(currents, n_chunks)
                 except KeyboardInterrupt:
                     self._run.abort()
                     raise
             t0 = self._t_ms
             self._t_ms = t0 + n_chunks * self.control_dt_ms
-            return self._recording(t0, self._t_ms - t0, spikes_i, spikes_t, v_t, v)
+            return self._recording(t0, self._t_ms - t0, spikes_i, spikes_t, v_t, v, traces)
 
     # ---------------------------------------------------------------------------------------------- recording
-    def _recording(self, t0: float, duration: float, spikes_i, spikes_t, v_t, v) -> Recording:
+    def _recording(self, t0: float, duration: float, spikes_i, spikes_t, v_t, v, traces: dict) -> Recording:
         n = self.system.n_neurons
         copy, local = np.divmod(spikes_i, n)
         parts = [
@@ -375,4 +386,5 @@ class Simulation:
             rec.voltage_index = self._voltage_index
             rec.voltage_t_ms = v_t
             rec.voltage_mv = v.T.reshape(self.n_copies, k, -1)
+            rec.traces = {name: values.T.reshape(self.n_copies, k, -1) for name, values in traces.items()}
         return rec

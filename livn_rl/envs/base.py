@@ -119,6 +119,11 @@ class LivnEnv(gym.Env):
             self._simulation = Simulation(self.system, seed=0, **self._simulation_kwargs)
         return self._simulation
 
+    @property
+    def stimulated_channels(self) -> list[int]:
+        """The channels the last step's stimulus drove (with a positive amplitude)."""
+        return list(self._stimulated_channels)
+
     # ----------------------------------------------------------------------------------------- for subclasses
     def _reset_episode(self, options: dict | None) -> tuple[np.ndarray, dict]:
         raise NotImplementedError
