@@ -315,14 +315,14 @@ def test_the_registered_envs_are_wrap_and_a_wrapped_env_vectorises_for_gymnasium
         np.testing.assert_array_equal(registered.step(action)[0], wrapped.step(action)[0])  # the same env
     registered.close()
 
-    venv = gym.make_vec(wrapped.spec, num_envs=2)  # two cultures in one network, each with its own task copy
+    venv = gym.make_vec(wrapped.spec, num_envs=2, target="numpy")  # two cultures in one network, own task copies
     assert len({id(e.task) for e in venv.envs} | {id(wrapped.task)}) == 3
     obs, _ = venv.reset(seed=0)
     assert obs.shape == (2, 3)
     obs, reward, terminated, truncated, _ = venv.step(np.zeros((2, 1), np.float32))
     assert reward.shape == (2,)
     venv.close()
-    sb3 = make_sb3_vec_env(wrapped.spec, n_envs=2, seed=0)
+    sb3 = make_sb3_vec_env(wrapped.spec, n_envs=2, seed=0, target="numpy")
     assert sb3.reset().shape == (2, 3)
     sb3.close()
     wrapped.close()
