@@ -124,10 +124,10 @@ class ShardWorker:
         return index, data, shard_sizes(self.maker.meta)[index], time.perf_counter() - started
 
 
-def _write_shard_file(folder: Path, index: int, data: bytes) -> None:
+def _write_shard_file(folder: Path, meta: dict[str, Any], index: int, data: bytes) -> None:
     """Put a shard file made elsewhere into the dataset: a temporary name (the one ``plan_sampling`` clears when a
     writer was killed), then an atomic rename."""
-    path = shard_path(folder, index)
+    path = shard_path(folder, index, meta["split"])
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     partial.write_bytes(data)
@@ -228,7 +228,7 @@ def _run(ray, plan: SamplingPlan, workers: int | None, target: str, progress: bo
                     entry["where"] = answer
                 else:
                     _, data, trials, seconds = answer
-                    _write_shard_file(folder, index, data)
+                    _write_shard_file(folder, meta, index, data)
                     new_trials += trials
                     entry["shards"] += 1
                     entry["trials"] += trials
