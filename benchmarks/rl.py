@@ -6,6 +6,12 @@ Writes ``benchmarks/results/<run>/``: ``evaluations.jsonl`` (every evaluation, a
 
     python benchmarks/rl.py --env livn_rl/Pendulum-S2-v0 --timesteps 20000 --seeds 3
     python benchmarks/rl.py --env livn_rl/Pendulum-S2-v0 --timesteps 20000 --seeds 3 --replay data/S2-population
+    python benchmarks/rl.py --env livn_rl/Pendulum-S2-v0 --timesteps 20000 --seeds 8 --executor ray --address auto
+    python benchmarks/rl.py --env livn_rl/Pendulum-S2-v0 --seeds 4 --grid learning_rate=1e-3,3e-4 --executor ray
+
+With ``--executor ray`` every (condition, seed) run is a Ray task on the cluster (docs/scaling.md); the results folder,
+figure and summary are the same as a local run's, and a run already finished in the folder is never trained again
+(``--resume``). ``--grid NAME=V1,V2`` adds one condition per value of a SAC hyperparameter.
 """
 
 from __future__ import annotations
@@ -20,20 +26,22 @@ from pathlib import Path
 
 import livn_rl  # noqa: F401  (registers the envs)
 from livn_rl.experiments.sac import (
-    EVAL_SEED, TrainResult, is_livn_env, plot_learning_curves, random_baseline, read_evaluations, sac_hyperparameters, summarise,
-    task_of, train_sac,
+    EVAL_SEED, is_livn_env, plot_learning_curves, random_baseline, read_evaluations, sac_hyperparameters, summarise,
+    task_of,
 )
+from livn_rl.experiments.seed_sweep import EXECUTORS, SweepRun, run_sweep
 
 
-def finished_runs(log: Path, timesteps: int) -> dict[tuple[str, int], TrainResult]:
-    """The (run, seed) pairs of a results log that reached ``timesteps``, as TrainResults."""
-    runs: dict[tuple[str, int], TrainResult] = {}
-    for entry in read_evaluations(log):
-        result = runs.setdefault((entry["run"], int(entry["seed"])), TrainResult())
-        result.evaluations.append(entry)
-        result.seconds = entry["wall_seconds"]
-        result.pretrain_transitions = entry.get("pretrain_transitions", 0)
-    return {key: r for key, r in runs.items() if r.evaluations[-1]["steps"] >= timesteps}
+def parse_grid(items: list[str]) -> list[tuple[str, dict]]:
+    """``NAME=V1,V2`` options as (condition suffix, hyperparameter overrides) pairs, one per value (values JSON)."""
+    grid = [("", {})]
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep or not name or not values:
+            raise SystemExit(f"--grid {item!r} must be NAME=V1,V2,... e.g. learning_rate=1e-3,3e-4")
+        grid = [(f"{suffix} {name}={v}".strip(), {**overrides, name: json.loads(v)})
+                for suffix, overrides in grid for v in values.split(",")]
+    return grid
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="keep the finished (run, seed) pairs already in the "
                         "results folder and train only the missing ones")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default %(default)s)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help="train the runs one after another here or as Ray tasks (default %(default)s)")
+    parser.add_argument("--address", default="auto", help="with --executor ray: 'auto' or the head's HOST:PORT")
+    parser.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
+                        help="a SAC hyperparameter to sweep (repeatable; values as JSON), one condition per value")
     args = parser.parse_args(argv)
 
     import torch
@@ -70,39 +83,36 @@ def main(argv: list[str] | None = None) -> int:
         if not args.overwrite:
             parser.error(f"{log} exists; choose another --run, pass --resume to finish it or --overwrite to replace it")
         log.unlink()
-    finished = finished_runs(log, args.timesteps) if log.exists() else {}
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     thresholds = [args.goal, -500.0]
     started = time.perf_counter()
 
-    conditions: list[tuple[str, str, str | None]] = []
-    if not args.no_online:
-        conditions.append(("online", args.env, None))
-    if args.replay:
-        conditions.append(("pretrained", args.env, args.replay))
+    conditions: list[tuple[str, str, str | None, dict]] = []
     task = task_of(args.env)
-    if is_livn_env(args.env) and not args.no_reference:
-        conditions.append((f"reference {task}", task, None))
+    for suffix, overrides in parse_grid(args.grid):
+        params = {**sac_hyperparameters(args.env), **overrides}
+        if not args.no_online:
+            conditions.append((f"online {suffix}".strip(), args.env, None, params))
+        if args.replay:
+            conditions.append((f"pretrained {suffix}".strip(), args.env, args.replay, params))
+        if is_livn_env(args.env) and not args.no_reference:
+            conditions.append((f"reference {task} {suffix}".strip(), task, None, params))
 
     random_returns = random_baseline(args.env, args.eval_episodes)
-    summaries = []
-    for name, env_id, replay in conditions:
-        results = []
-        for seed in seeds:
-            if (name, seed) in finished:
-                results.append(finished[name, seed])
-                print(f"[{name}] seed {seed}: already in {log}", flush=True)
-                continue
-            print(f"[{name}] seed {seed} ...", flush=True)
-            result = train_sac(env_id, timesteps=args.timesteps, seed=seed, eval_every=args.eval_every,
-                               eval_episodes=args.eval_episodes, n_envs=args.n_envs, replay=replay,
-                               pretrain_steps=args.pretrain_steps, log_path=log, run_name=name,
-                               hyperparameters=sac_hyperparameters(args.env))
-            last = result.evaluations[-1]
-            print(f"[{name}] seed {seed}: final {last['mean_return']:.1f} after {last['steps']} steps, "
-                  f"{result.seconds:.0f} s", flush=True)
-            results.append(result)
-        summaries.append(summarise(name, results, thresholds))
+    runs = [SweepRun(name, env_id, seed, {"timesteps": args.timesteps, "eval_every": args.eval_every,
+                                         "eval_episodes": args.eval_episodes, "n_envs": args.n_envs, "replay": replay,
+                                         "pretrain_steps": args.pretrain_steps, "hyperparameters": params})
+            for name, env_id, replay, params in conditions for seed in seeds]
+
+    def report(run: SweepRun, result, before: bool) -> None:
+        last = result.evaluations[-1]
+        print(f"[{run.run_name}] seed {run.seed}: " + (f"already in {log}" if before else
+              f"final {last['mean_return']:.1f} after {last['steps']} steps, {result.seconds:.0f} s"), flush=True)
+
+    results = dict(zip([run.key for run in runs],
+                       run_sweep(runs, log, executor=args.executor, address=args.address, threads=args.threads,
+                                 on_result=report)))
+    summaries = [summarise(name, [results[name, seed] for seed in seeds], thresholds) for name, *_ in conditions]
 
     summary = {
         "command": "python benchmarks/rl.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
@@ -115,9 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         "runs": summaries,
         "total_seconds": round(time.perf_counter() - started, 1),
         "machine": f"{platform.machine()}, Python {platform.python_version()}, torch threads {args.threads}",
+        "executor": args.executor,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    evaluations = [e for e in read_evaluations(log) if e["run"] in {name for name, _, _ in conditions}]
+    evaluations = [e for e in read_evaluations(log) if e["run"] in {name for name, *_ in conditions}]
     plot_learning_curves(evaluations, run_dir / "learning_curves.png", title=f"SAC on {args.env}",
                          random_return=float(random_returns.mean()), goal=args.goal,
                          labels={"online": f"SAC on {args.env}", "pretrained": "SAC pretrained on the dataset",

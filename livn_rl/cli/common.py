@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 __all__ = [
-    "CONTROL_DT_MS", "DT_MS", "Interrupted", "Parser", "UsageError", "add_command", "check_output", "config_mea", "fill",
-    "one_line", "parse_env_args", "resolve_config", "resolve_env_id", "usage_errors",
+    "CONTROL_DT_MS", "DT_MS", "Interrupted", "Parser", "UsageError", "add_command", "add_executor_options", "check_output",
+    "config_mea", "executor_session", "fill", "one_line", "parse_env_args", "resolve_config", "resolve_env_id",
+    "usage_errors",
 ]
 
 #: Integration time step and control granularity of the simulations this command runs (ms).
@@ -152,3 +153,29 @@ def parse_env_args(pairs: list[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             kwargs[key] = value
     return kwargs
+
+
+def add_executor_options(parser: argparse.ArgumentParser, where: str, local: str, remote: str) -> None:
+    """``--executor local|ray`` and ``--address`` (the Ray cluster), for a command whose ``where`` (e.g. "shards are
+    made") is ``local`` or ``remote``."""
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help=f"where {where}: {local}, or {remote} on a Ray cluster (default: local)")
+    parser.add_argument("--address", default="auto", metavar="auto|HOST:PORT",
+                        help="with --executor ray: the cluster, 'auto' (the one this machine joined with `ray start`) "
+                             "or the head node's HOST:PORT (default: auto)")
+
+
+@contextmanager
+def executor_session(args: argparse.Namespace) -> Iterator[None]:
+    """With ``--executor ray``, connected to the cluster at ``--address`` for the block (connect before writing
+    anything: a bad address leaves the output alone); a missing Ray or an unreachable cluster is a usage error."""
+    if args.executor != "ray":
+        yield
+        return
+    from livn_rl.cluster import ClusterError, ray_session
+
+    try:
+        with ray_session(args.address):
+            yield
+    except ClusterError as err:
+        raise UsageError(err) from None

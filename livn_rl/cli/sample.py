@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import sys
 from pathlib import Path
 
-from livn_rl.cli.common import Interrupted, UsageError, add_command, resolve_config, usage_errors
+from livn_rl.cli.common import (
+    Interrupted, UsageError, add_command, add_executor_options, executor_session, one_line, resolve_config, usage_errors,
+)
 
 __all__ = ["add_parser", "cmd_sample"]
 
@@ -22,6 +25,12 @@ neuron's membrane voltage too).
 Sampling is resumable: stop it (Ctrl-C) and run the same command again, and it makes only the shards that are
 missing; no trial is lost or made twice and no finished shard is rewritten. Episodes run as copies of one network
 (--copies) in one or more processes (--workers).
+
+With --executor ray the shards are made by Ray actors on a cluster (pip install "livn_rl[distributed]"; start it
+with `ray start --head` and `ray start --address HEAD:PORT` on the other machines, see docs/scaling.md): each actor
+builds the simulation once and makes whole shards, which the command writes into the same dataset folder. A worker
+or node that dies loses only the shard it was making, which another worker makes again; a rerun of the same command
+makes whatever is still missing. The shards are the same as those of a local run with the same arguments.
 
 To pretrain an agent for a task env, sample with that env's encoder and window: the default Pendulum-S2 env uses
 the population encoder and 50 ms windows.
@@ -38,6 +47,9 @@ examples:
                      livn's long samples: 5 s, ten pulses each
   livn-rl sample S2 --samples 100 --split test --seed 1 --out data/S2-test
                      a test split (one split per folder)
+  livn-rl sample S3 --samples 50000 --out data/S3 --executor ray --address auto
+                     on the Ray cluster this machine joined (one worker per CPU)
+  livn-rl sample S2 --samples 10000 --out data/S2 --executor ray --address 10.0.0.5:6379 --workers 16
 """
 
 
@@ -62,7 +74,12 @@ def add_parser(commands) -> None:
                         help="also record every neuron's membrane voltage (trial_iv, trial_vv; large)")
     sample.add_argument("--copies", type=int, default=8,
                         help="episodes simulated side by side in one network, one shard (default: %(default)s)")
-    sample.add_argument("--workers", type=int, default=1, help="processes making shards (default: %(default)s)")
+    sample.add_argument("--workers", type=int, metavar="N",
+                        help="processes making shards (default: 1; with --executor ray, every CPU of the cluster)")
+    add_executor_options(sample, "shards are made", "processes on this machine", "actors")
+    sample.add_argument("--max-failures", type=int, default=3, metavar="N",
+                        help="with --executor ray: worker deaths tolerated before the run stops, keeping its "
+                             "finished shards (default: %(default)s)")
     sample.add_argument("--target", choices=("auto", "cython", "numpy"), default="auto",
                         help="Brian2 code generation target (default: auto)")
     sample.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -89,28 +106,61 @@ def _sample_command(args: argparse.Namespace) -> str:
 def cmd_sample(args: argparse.Namespace) -> int:
     """``livn-rl sample SYSTEM --samples N --out DIR ...``."""
     from livn_rl.checks import check_whole
-    from livn_rl.data import plan_sampling, run_sampling
-    from livn_rl.data.store import completed_shards, shard_sizes
 
     config = resolve_config(args.system)
     system = args.system if Path(args.system).suffix == "" else config
     with usage_errors():
-        check_whole("--workers", args.workers, 1)
+        if args.workers is not None:
+            check_whole("--workers", args.workers, 1)
+        check_whole("--max-failures", args.max_failures, 0)
+    if args.executor == "local":
+        from livn_rl.data import run_sampling
+
+        return _sample(args, system, lambda plan: run_sampling(plan, workers=args.workers or 1, target=args.target,
+                                                               progress=not args.quiet))
+    from livn_rl.data.ray_sampling import WorkerFailure, run_sampling_ray
+
+    with executor_session(args):
+        return _sample(args, system, lambda plan: run_sampling_ray(
+            plan, workers=args.workers, target=args.target, progress=not args.quiet, max_failures=args.max_failures),
+            failures=(WorkerFailure,))
+
+
+def _sample(args: argparse.Namespace, system, run, failures: tuple[type[Exception], ...] = ()) -> int:
+    """Plan the dataset in ``args.out``, make its missing shards with ``run(plan)`` and report; a run stopped by one
+    of ``failures`` is reported with what it kept (exit code 1)."""
+    from livn_rl.data import plan_sampling
+
+    with usage_errors():
         plan = plan_sampling(
             system, args.out, samples=args.samples, encoder=_encoder_spec(args.encoder), window_ms=args.window_ms,
             trials_per_episode=args.trials_per_episode, noise=args.noise, seed=args.seed, n_copies=args.copies,
             split=args.split, record_voltage=args.record_voltage, command=_sample_command(args),
         )
     try:
-        report = run_sampling(plan, workers=args.workers, target=args.target, progress=not args.quiet)
+        report = run(plan)
     except KeyboardInterrupt:
-        done = completed_shards(plan.folder, plan.meta)
-        kept = sum(n for n, finished in zip(shard_sizes(plan.meta), done) if finished)
-        raise Interrupted(
-            f"kept {kept:,} of {plan.meta['samples']:,} trials ({sum(done)} of {len(done)} shards, every one complete) "
-            f"in {plan.folder}; run the same command again to make the rest"
-        ) from None
+        raise Interrupted(f"{_kept(plan)}; run the same command again to make the rest") from None
+    except failures as err:
+        print(f"livn-rl sample: error: {one_line(err)}; {_kept(plan)}; run the same command again to make the rest",
+              file=sys.stderr)
+        return 1
     print(f"{report.folder}: {report.samples} trials ({report.new_trials} new in {report.shards_made} shard(s), "
           f"{report.shards_kept} shard(s) already done) in {report.seconds:.1f} s, "
           f"{report.trials_per_second:.1f} trials/s")
+    for w in getattr(report, "workers", []):
+        print(f"  worker {w['host']} pid {w['pid']}: {w['trials']} trials in {w['shards']} shard(s), "
+              f"{w['trials_per_second']:.1f} trials/s while simulating")
+    if getattr(report, "failures", 0):
+        print(f"  {report.failures} worker(s) died; their shards were made again by others")
     return 0
+
+
+def _kept(plan) -> str:
+    """What a stopped run left in the dataset folder."""
+    from livn_rl.data.store import completed_shards, shard_sizes
+
+    done = completed_shards(plan.folder, plan.meta)
+    kept = sum(n for n, finished in zip(shard_sizes(plan.meta), done) if finished)
+    return (f"kept {kept:,} of {plan.meta['samples']:,} trials ({sum(done)} of {len(done)} shards, every one "
+            f"complete) in {plan.folder}")

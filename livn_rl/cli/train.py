@@ -6,7 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from livn_rl.cli.common import Interrupted, UsageError, add_command, parse_env_args, usage_errors
+from livn_rl.cli.common import (
+    Interrupted, UsageError, add_command, add_executor_options, executor_session, parse_env_args, usage_errors,
+)
 
 __all__ = ["add_parser", "cmd_train"]
 
@@ -18,7 +20,13 @@ deterministic policy on fixed episodes as it learns, and draw the learning curve
 Writes OUT/evaluations.jsonl (one line per evaluation, appended as it happens), OUT/summary.json,
 OUT/learning_curve.png, OUT/model.zip and OUT/checkpoint/ (model, replay buffer and step count, saved at every
 evaluation). Ctrl-C stops the run cleanly: it keeps the evaluations, saves the model and the checkpoint, and the same
-command with --resume continues it. Multi-seed comparisons with references: benchmarks/rl.py.
+command with --resume continues it.
+
+With --seeds N it trains seeds SEED..SEED+N-1 and writes one evaluations.jsonl, summary.json (over seeds) and
+learning_curve.png (mean and range over seeds) with the models in OUT/models/; a finished seed is never trained
+again, so after a crash or Ctrl-C the same command with --resume trains only the seeds not yet finished. With
+--executor ray the seeds train side by side as Ray tasks on a cluster (pip install "livn_rl[distributed]"; see
+docs/scaling.md). Multi-seed comparisons with references: benchmarks/rl.py.
 """
 
 TRAIN_EPILOG = """\
@@ -32,6 +40,8 @@ examples:
   livn-rl train livn_rl/CartPole-S2-v0 --n-envs 4
   livn-rl train livn_rl/Pendulum-S2-v0 --timesteps 20000 --out out/pendulum --resume
                                                   continue a stopped run (or extend a finished one)
+  livn-rl train livn_rl/Pendulum-S2-v0 --timesteps 20000 --seeds 8 --executor ray --out out/sweep
+                                                  8 seeds as Ray tasks on the cluster this machine joined
 """
 
 
@@ -65,6 +75,9 @@ def add_parser(commands) -> None:
     train.add_argument("--threshold", type=float, action="append", metavar="RETURN",
                        help="a return level to report the steps to reach (repeatable; default: the env's "
                             "reward_threshold, or the task's levels, e.g. -250 and -500 for Pendulum)")
+    train.add_argument("--seeds", type=int, default=1, metavar="N",
+                       help="train seeds SEED..SEED+N-1 and summarise them together (default: 1)")
+    add_executor_options(train, "the seeds train", "one after another here", "side by side as tasks")
     train.add_argument("--threads", type=int, default=1, help="torch threads (default: 1, fastest on small nets)")
     train.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -82,7 +95,7 @@ def _check_run(args: argparse.Namespace, env_kwargs: dict) -> None:
     except gym.error.Error as err:
         raise UsageError(f"unknown env {args.env_id!r} ({err}); list them with `livn-rl envs`") from None
     with usage_errors():
-        for name in ("timesteps", "eval_every", "eval_episodes", "n_envs", "threads"):
+        for name in ("timesteps", "eval_every", "eval_episodes", "n_envs", "threads", "seeds"):
             check_whole(f"--{name.replace('_', '-')}", getattr(args, name), 1)
         if args.pretrain_steps is not None:
             check_whole("--pretrain-steps", args.pretrain_steps, 0)
@@ -112,6 +125,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     env_kwargs = parse_env_args(args.env_arg)
     _check_run(args, env_kwargs)
+    if args.seeds > 1 or args.executor == "ray":
+        return _train_sweep(args, env_kwargs)
     out = Path(args.out)
     log, checkpoint, baseline_file = out / "evaluations.jsonl", out / "checkpoint", out / "random_policy.json"
     name = "pretrained" if args.replay else "online"
@@ -179,4 +194,78 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"thresholds: {reached or 'none known for this env (give --threshold)'}")
     print(f"random policy: {random_return:.1f}; trained in {result.seconds:.0f} s; wrote {out}/"
           f"{{evaluations.jsonl, summary.json, learning_curve.png, model.zip, checkpoint/}}")
+    return 0
+
+
+def _train_sweep(args: argparse.Namespace, env_kwargs: dict) -> int:
+    """``livn-rl train --seeds N [--executor ray]``: the seeds as one sweep (finished seeds kept)."""
+    with executor_session(args):
+        return _sweep(args, env_kwargs)
+
+
+def _sweep(args: argparse.Namespace, env_kwargs: dict) -> int:
+    from livn_rl.experiments.sac import plot_learning_curves, random_baseline, read_evaluations, reward_thresholds, summarise
+    from livn_rl.experiments.seed_sweep import SweepRun, run_sweep
+
+    out = Path(args.out)
+    log, baseline_file, models = out / "evaluations.jsonl", out / "random_policy.json", out / "models"
+    if args.resume and args.overwrite:
+        raise UsageError("--resume continues the runs in --out and --overwrite replaces them: choose one")
+    if log.exists() and not (args.resume or args.overwrite):
+        raise UsageError(f"{out} already holds training runs; train the seeds not yet finished with --resume, choose "
+                         "another --out or pass --overwrite")
+    if args.replay is not None and args.executor == "ray":
+        print(f"note: every Ray worker reads the dataset {args.replay}; on several machines it must be on a shared "
+              "file system", flush=True)
+    name = "pretrained" if args.replay else "online"
+    thresholds = tuple(args.threshold) if args.threshold else reward_thresholds(args.env_id)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.overwrite:
+        import shutil
+
+        for old in (log, baseline_file):
+            old.unlink(missing_ok=True)
+        shutil.rmtree(models, ignore_errors=True)
+    if baseline_file.exists():
+        random_return = float(json.loads(baseline_file.read_text())["mean_return"])
+    else:
+        try:
+            random_return = float(random_baseline(args.env_id, args.eval_episodes, env_kwargs).mean())
+        except KeyboardInterrupt:
+            raise Interrupted(f"before training started; nothing kept in {out}") from None
+        baseline_file.write_text(json.dumps({"mean_return": random_return, "episodes": args.eval_episodes}))
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    train_kwargs = {"timesteps": args.timesteps, "eval_every": args.eval_every, "eval_episodes": args.eval_episodes,
+                    "n_envs": args.n_envs, "replay": args.replay, "pretrain_steps": args.pretrain_steps,
+                    "env_kwargs": env_kwargs}
+    runs = [SweepRun(name, args.env_id, seed, train_kwargs) for seed in seeds]
+
+    def report(run: SweepRun, result, before: bool) -> None:
+        last = result.evaluations[-1]
+        print(f"  seed {run.seed}: return {last['mean_return']:.1f} after {last['steps']:,} steps"
+              f"{' (finished before, kept)' if before else f', {result.seconds:.0f} s'}", flush=True)
+
+    if not args.quiet:
+        where = "as Ray tasks" if args.executor == "ray" else "one after another"
+        print(f"random policy: {random_return:.1f}; training SAC for {args.timesteps:,} steps, seeds "
+              f"{seeds[0]}..{seeds[-1]} {where}", flush=True)
+    try:
+        results = run_sweep(runs, log, executor=args.executor, address=args.address, models=models,
+                            threads=args.threads, progress=not args.quiet, on_result=report)
+    except KeyboardInterrupt:
+        from livn_rl.experiments.seed_sweep import finished_runs
+
+        done = sorted(seed for _, seed in finished_runs(log, runs))
+        raise Interrupted(f"kept the finished seeds {done or 'none'} in {log}; train the rest with the same command "
+                          "and --resume") from None
+    summary = {"env": args.env_id, "random_policy_mean_return": random_return, "executor": args.executor,
+               "thresholds": {"values": list(thresholds),
+                              "source": "--threshold" if args.threshold else "the env (reward_threshold or task levels)"},
+               **summarise(name, results, list(thresholds))}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    plot_learning_curves([e for e in read_evaluations(log) if e["run"] == name], out / "learning_curve.png",
+                         title=f"SAC on {args.env_id}", random_return=random_return, labels={name: f"SAC ({name})"})
+    print(f"final return over {len(seeds)} seeds: {summary['final_mean_over_seeds']:.1f} +- "
+          f"{summary['final_std_over_seeds']:.1f}; random policy {random_return:.1f}; wrote {out}/"
+          "{evaluations.jsonl, summary.json, learning_curve.png, models/}")
     return 0

@@ -278,7 +278,7 @@ def train_sac(
             result.evaluations = list(state["evaluations"])
             result.pretrain_transitions = result.evaluations[0]["pretrain_transitions"] if result.evaluations else 0
             if log is not None:
-                _keep_logged(log, result.evaluations, run_name, seed)
+                keep_logged(log, result.evaluations, run_name, seed)
         else:
             model = SAC("MlpPolicy", env, seed=seed, verbose=0, **params)
         model.set_logger(configure(folder=None, format_strings=[]))
@@ -368,7 +368,7 @@ def train_sac(
     return result
 
 
-def _keep_logged(log: Path, evaluations: list[dict], run_name: str, seed: int) -> None:
+def keep_logged(log: Path, evaluations: list[dict], run_name: str, seed: int) -> None:
     """Rewrite ``log`` so that of this run and seed it holds exactly the checkpoint's ``evaluations`` (a run killed
     between logging an evaluation and saving its checkpoint logged one that the resumed run makes again)."""
     others = [e for e in (read_evaluations(log) if log.is_file() else []) if (e.get("run"), e.get("seed")) != (run_name, seed)]
@@ -465,7 +465,7 @@ def plot_learning_curves(evaluations: list[dict], path: str | Path, *, title: st
 
 __all__ = [
     "CHECKPOINT_SETTINGS", "EVAL_SEED", "RL_ZOO_SAC", "TASK_THRESHOLDS", "TrainResult", "TrainingInterrupted",
-    "check_resume", "curves_by_run", "evaluate", "is_livn_env", "make_vec_env", "plot_learning_curves",
+    "check_resume", "curves_by_run", "evaluate", "is_livn_env", "keep_logged", "make_vec_env", "plot_learning_curves",
     "random_baseline", "random_policy", "read_checkpoint", "read_evaluations", "reward_thresholds", "run_settings",
     "sac_hyperparameters", "summarise", "task_of", "train_sac",
 ]
