@@ -159,45 +159,45 @@ class StandaloneBackend:
         """
         self._require_running()
         rows = n_chunks * self.control_rows
-        active = np.zeros(rows, bool) if currents is None else currents.any(axis=(0, 2))
+        stimulated = np.empty(0, np.int64) if currents is None else np.flatnonzero(currents.any(axis=(0, 2)))
         spikes, voltages = [], []
         with self._failing():
             start = 0
-            for stop in self._pieces(active):
+            for stop in self._pieces(rows, stimulated):
+                low, high = np.searchsorted(stimulated, [start, stop])
                 piece = None if currents is None else currents[:, start:stop]
-                spikes.append(self._advance_piece(piece, active[start:stop], start, stop - start, voltages))
+                spikes.append(self._advance_piece(piece, stimulated[low:high] - start, start, stop - start, voltages))
                 start = stop
-        step_i = np.concatenate([s[0] for s in spikes]) if spikes else np.empty(0, np.int64)
-        step_t = np.concatenate([s[1] for s in spikes]) if spikes else np.empty(0, np.int64)
+        step_i = np.concatenate([s[0] for s in spikes])
+        step_t = np.concatenate([s[1] for s in spikes])
         order = np.lexsort((step_i, step_t))
         first = self._step
         self._step += rows
         spikes_i, spikes_t = step_i[order], (first + step_t[order]) * self.dt_ms
-        if not any(r.size for r in self._record):
+        if not voltages:
             return spikes_i, spikes_t, None, None
         return spikes_i, spikes_t, (first + np.arange(rows)) * self.dt_ms, np.concatenate(voltages, axis=0) * 1000.0
 
-    def _pieces(self, active: np.ndarray) -> list[int]:
-        """Ends of the advances one step is cut into: at most ``max_rows`` time steps and ``payload_rows`` stimulated
+    def _pieces(self, rows: int, stimulated: np.ndarray) -> list[int]:
+        """Ends of the advances a step is cut into: at most ``max_rows`` time steps and ``payload_rows`` stimulated
         ones each. The cuts change nothing in the dynamics."""
         max_rows = min(p.max_rows for p in self._processes)
         max_stimulated = min(p.payload_rows for p in self._processes)
-        ends, start, rows = [], 0, active.size
-        stimulated = np.flatnonzero(active)
+        ends, start = [], 0
         while start < rows:
             stop = min(rows, start + max_rows)
-            inside = stimulated[(stimulated >= start) & (stimulated < stop)]
-            if inside.size > max_stimulated:
-                stop = int(inside[max_stimulated])
+            low, high = np.searchsorted(stimulated, [start, stop])
+            if high - low > max_stimulated:
+                stop = int(stimulated[low + max_stimulated])
             ends.append(stop)
             start = stop
         return ends
 
-    def _advance_piece(self, currents, active: np.ndarray, offset: int, rows: int,
+    def _advance_piece(self, currents, stimulated: np.ndarray, offset: int, rows: int,
                        voltages: list) -> tuple[np.ndarray, np.ndarray]:
-        """One advance of every program side by side, ``offset`` time steps into the step: the spikes as (global
-        neuron, time step from the step's first) and the voltages, appended to ``voltages``."""
-        stimulated = np.flatnonzero(active)
+        """One advance of every program side by side, ``offset`` time steps into the step, with stimulus on the
+        piece's rows ``stimulated``: the spikes as (global neuron, time step from the step's first); the voltages
+        are appended to ``voltages``."""
         for p, process in enumerate(self._processes):
             slots = process.slots[:rows]
             slots[:] = -1
