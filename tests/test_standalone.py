@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -105,18 +106,15 @@ _EPISODE = textwrap.dedent(
 
 
 def test_same_seed_same_spikes_across_processes_without_recompiling(tmp_path, make_standalone):
-    make_standalone(seed=0)  # the variant is compiled (or found in the cache) before the child processes start
+    here = as_arrays(protocol(make_standalone(seed=11)))  # the variant is compiled (or cached) before the child starts
     script = tmp_path / "episode.py"
     script.write_text(_EPISODE.format(tests=str(TESTS)))
-    outputs = []
-    for _ in range(2):
-        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert "compiling" not in done.stderr, "the compiled variant must come from the disk cache"
-        outputs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    assert len(outputs[0]["neuron_i"]) >= 10
-    assert_same_spikes(outputs[0], outputs[1])
-    assert_same_spikes(outputs[0], as_arrays(protocol(make_standalone(seed=11))))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "compiling" not in done.stderr, "the compiled variant must come from the disk cache"
+    there = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(there["neuron_i"]) >= 10
+    assert_same_spikes(here, there)
 
 
 def test_one_compile_per_variant_never_per_episode_or_step(make_standalone, capfd):
@@ -286,18 +284,45 @@ def test_no_program_outlives_its_python_process(tmp_path, how):
         assert _wait_gone(pid, timeout=10.0), f"compiled program {pid} still runs after its parent ended ({how})"
 
 
-def test_no_compiler_is_a_clear_error_and_auto_falls_back_to_runtime(monkeypatch, tmp_path, capfd):
+_FALLBACK = textwrap.dedent(
+    """
+    from livn_rl import Simulation
+    with Simulation({culture!r}, n_copies=2, seed=1) as sim:  # (conftest.py would choose the runtime backend)
+        sim.step(None, 5.0)
+        print(sim.backend)
+    """
+)
+
+
+def test_no_compiler_is_a_clear_error_and_auto_falls_back_to_runtime(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # neither make nor g++ can be found
     with pytest.raises(StandaloneBuildError, match=r"(?s)backend='standalone'.*not found.*backend='runtime'"):
         Simulation(TINY_CULTURE, n_copies=2, seed=1, backend="standalone")
-    monkeypatch.setenv("LIVN_RL_BACKEND", "auto")
-    with Simulation(TINY_CULTURE, n_copies=2, seed=1, target="numpy") as chosen:
-        assert chosen.backend == "runtime"  # a runtime target was chosen: no compiler needed, no message
-    capfd.readouterr()
-    with Simulation(TINY_CULTURE, n_copies=2, seed=1, backend="auto") as sim:
-        assert sim.backend == "runtime"
-        sim.step(None, 5.0)
-    assert "standalone backend is not available" in capfd.readouterr().err
+    # a machine without a compiler, in a process of its own (a fresh home: no compiled code cached anywhere)
+    env = {**os.environ, "LIVN_RL_BACKEND": "auto", "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("LIVN_RL_CACHE_DIR", None)
+    done = subprocess.run([sys.executable, "-c", _FALLBACK.format(culture=TINY_CULTURE)], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["runtime"]
+    assert re.search(r"standalone backend is not available \('make' and 'g\+\+' not found.*using the runtime backend",
+                     done.stderr), done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_failing_compile_is_a_clear_error_and_auto_falls_back_to_runtime(monkeypatch, tmp_path):
+    """A compiler that fails (``CXX=false``: generated code, then a failed make) in an empty cache."""
+    monkeypatch.setenv("LIVN_RL_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CXX", "false")
+    with pytest.raises(StandaloneBuildError, match=r"(?s)backend='standalone'.*compiling 'tiny'.*failed.*backend='runtime'"):
+        Simulation(TINY_CULTURE, n_copies=2, seed=1, backend="standalone")
+    assert not [p for p in (tmp_path / "standalone").iterdir() if p.is_dir()], "no half-built project is kept"
+    env = {**os.environ, "LIVN_RL_BACKEND": "auto"}  # a compile that fails: auto says so and falls back
+    done = subprocess.run([sys.executable, "-c", _FALLBACK.format(culture=TINY_CULTURE)], capture_output=True, text=True,
+                          timeout=600, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["runtime"]
+    assert "standalone backend is not available (compiling 'tiny' for the standalone backend failed" in done.stderr
 
 
 def test_bad_backend_arguments_are_named():

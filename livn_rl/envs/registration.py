@@ -24,7 +24,7 @@ from livn_rl.envs.ring_steer import RingSteerEnv
 from livn_rl.envs.vector import LivnVectorEnv
 
 __all__ = [
-    "CONTROL", "NAMESPACE", "REFERENCE", "SYSTEMS", "TASKS", "env_ids", "make_burst_suppression",
+    "CONTROL", "NAMESPACE", "REFERENCE", "S4_TASKS", "SYSTEMS", "TASKS", "env_ids", "make_burst_suppression",
     "make_burst_suppression_vector", "make_lateral_line_localize", "make_lateral_line_localize_vector",
     "make_lif_rate_track", "make_lif_rate_track_vector", "make_neural_task", "make_neural_task_vector", "make_pattern",
     "make_pattern_vector", "make_rate_clamp", "make_rate_clamp_vector", "make_ring_steer", "make_ring_steer_vector",
@@ -42,7 +42,7 @@ TASKS = {
 }
 #: Culture-control envs: short name -> (class, max_episode_steps, systems). S1's ten cells do not burst.
 CONTROL = {
-    "RateClamp": (RateClampEnv, 200, SYSTEMS),
+    "RateClamp": (RateClampEnv, 200, (*SYSTEMS, "S4")),
     "Pattern": (PatternEnv, 100, SYSTEMS),
     "BurstSuppression": (BurstSuppressionEnv, 200, ("S2", "S3")),
 }
@@ -52,6 +52,9 @@ REFERENCE = {
     "RingAttractor-Steer": (RingSteerEnv, 60, {"system": "Ring"}),
     "LateralLine-Localize": (LateralLineLocalizeEnv, 100, {"system": "LateralLine"}),
 }
+#: Neural-in-the-loop tasks also registered on S4 (10,000 cells), whose steps take the standalone backend's compiled
+#: loop to be practical (docs/performance.md has its step time); RateClamp is registered on it through CONTROL.
+S4_TASKS = ("Pendulum",)
 _INTERNAL = {"self", "simulation", "copy", "args", "kwargs"}
 _VECTOR_ONLY = ("max_episode_steps", "autoreset_mode")
 
@@ -164,7 +167,8 @@ def env_ids() -> list[str]:
 def register_envs() -> None:
     """Register every livn_rl env (idempotent)."""
     module = __name__
-    entries = [(name, NeuralTaskEnv, steps, {"task": task}, SYSTEMS) for name, (task, steps) in TASKS.items()]
+    entries = [(name, NeuralTaskEnv, steps, {"task": task}, SYSTEMS + (("S4",) if name in S4_TASKS else ()))
+               for name, (task, steps) in TASKS.items()]
     entries += [(name, cls, steps, {}, systems) for name, (cls, steps, systems) in CONTROL.items()]
     registrations = [
         (f"{NAMESPACE}/{name}-{system}-v0", cls, steps, {**kwargs, "system": system})
