@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
@@ -84,8 +85,9 @@ def plot_raster(ax: Axes, recording: Recording, system: System, copy: int = 0) -
     ax.set_ylim(-0.5, n - 0.5)
     ax.set_ylabel("neuron")
     # above the axes, right-aligned: inside it would hide spikes
+    # one row for up to three populations, two columns beyond: a long row would squeeze the axes
     ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.005), borderaxespad=0.0, fontsize=8,
-              frameon=False, ncol=len(handles), handletextpad=0.3, columnspacing=1.2)
+              frameon=False, ncol=len(handles) if len(handles) <= 3 else 2, handletextpad=0.3, columnspacing=1.2)
     if not ax.get_title(loc="left"):
         ax.set_title(f"spikes ({t.size:,} in {recording.duration_ms:g} ms)", fontsize=10, loc="left")
 
@@ -184,6 +186,7 @@ def plot_mea(
     channel_rates_hz: Sequence[float] | np.ndarray | None = None,
     stimulated: Iterable[int] = (),
     cmap: str = "viridis",
+    drive: np.ndarray | None = None,
 ) -> None:
     """The culture seen from above: somata as small dots coloured by population, electrodes as squares coloured by
     their recorded rate (with a colourbar), channel indices, and a faint circle of radius ``mea.reach_um`` (the
@@ -195,6 +198,8 @@ def plot_mea(
     :param channel_rates_hz: detected spike rate of each channel (Hz); electrodes are grey without it
     :param stimulated: channels to outline as stimulated
     :param cmap: colormap of the channel rates
+    :param drive: how strongly each neuron is stimulated directly, 0 to 1 (reference circuits driven without the
+        MEA): driven neurons are ringed, more opaque the stronger
     """
     colours = population_colours(system)
     pos = np.asarray(system.positions_um)
@@ -206,6 +211,13 @@ def plot_mea(
             p[:, 0], p[:, 1], s=dot, c=colours[pop.name], alpha=0.55 if n > 2000 else 0.8, lw=0,
             label=f"{pop.name} soma", zorder=2, rasterized=True,
         )
+    driven = np.flatnonzero(drive) if drive is not None else np.zeros(0, int)
+    if driven.size:
+        edges = np.zeros((driven.size, 4))
+        edges[:] = to_rgba(STIMULUS_COLOUR)
+        edges[:, 3] = 0.15 + 0.85 * np.clip(np.asarray(drive, float)[driven], 0.0, 1.0)
+        ax.scatter(pos[driven, 0], pos[driven, 1], s=dot * 4 + 12, facecolors="none", edgecolors=edges, lw=1.0,
+                   zorder=2.5, rasterized=True)
     e = mea.positions_um
     for x, y in e[:, :2]:
         ax.add_patch(Circle((x, y), mea.reach_um, fill=False, ec="0.6", lw=0.5, ls="--", alpha=0.45, zorder=1))
@@ -233,9 +245,10 @@ def plot_mea(
     for c, (x, y) in enumerate(e[:, :2]):
         ax.text(x, y, str(c), ha="center", va="center", fontsize=fontsize, color=text_colours[c], zorder=4,
                 fontweight="bold")
-    ax.set_aspect("equal")
-    margin = 0.04 * span
     x_all, y_all = np.concatenate([pos[:, 0], e[:, 0]]), np.concatenate([pos[:, 1], e[:, 1]])
+    # true proportions, unless the layout is a long strip (the lateral line) that would shrink to a line
+    ax.set_aspect("equal" if np.ptp(x_all) <= 4 * max(np.ptp(y_all), 1.0) else "auto")
+    margin = 0.04 * span
     ax.set_xlim(x_all.min() - margin, x_all.max() + margin)
     ax.set_ylim(y_all.min() - margin, y_all.max() + margin)
     ax.set_xlabel("x (um)")
@@ -245,6 +258,8 @@ def plot_mea(
                           label=f"reach {mea.reach_um:.0f} um"))
     if stimulated:
         handles.append(Line2D([], [], marker="s", ls="", mfc="none", mec=STIMULUS_COLOUR, mew=2, label="stimulated"))
+    if driven.size:
+        handles.append(Line2D([], [], marker="o", ls="", mfc="none", mec=STIMULUS_COLOUR, mew=1, label="driven"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(handles), fontsize=7,
               frameon=False, handletextpad=0.3, columnspacing=0.9)
     ax.set_title(f"{system.name} on {mea.n_channels} electrodes", fontsize=10, loc="left")

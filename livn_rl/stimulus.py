@@ -1,4 +1,5 @@
-"""Stimulus waveforms: pulses and pulse trains on MEA channels, rendered to a ``(n_timesteps, n_channels)`` array.
+"""Stimulus waveforms: pulses and pulse trains on MEA channels, rendered to a ``(n_timesteps, n_channels)`` array,
+and the direct drive of neurons (:class:`NeuronDrive`) that reference circuits receive instead.
 
 Amplitudes are magnitudes in uA. A biphasic pulse is charge balanced and cathodic first (the phase that
 depolarises nearby cells); a monophasic pulse is cathodic. Durations are rounded to the simulation time step.
@@ -12,14 +13,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterable, Literal, Sequence, Union
+from typing import Any, Iterable, Literal, Mapping, Sequence, Union
 
 import numpy as np
 
 from livn_rl.checks import check_whole
 
 __all__ = [
-    "Pulse", "StimulusLike", "as_currents", "n_timesteps", "parse_pulse_spec", "pulse_train", "render", "stack_copies",
+    "NeuronDrive", "Pulse", "StimulusLike", "as_currents", "n_timesteps", "parse_pulse_spec", "pulse_train", "render", "stack_copies",
 ]
 
 
@@ -62,6 +63,36 @@ class Pulse:
     @property
     def duration_ms(self) -> float:
         return self.phase_ms * (2 if self.shape == "biphasic" else 1) + (self.gap_ms if self.shape == "biphasic" else 0)
+
+
+@dataclass(frozen=True)
+class NeuronDrive:
+    """Direct stimulation of a system's neurons for one window, without the MEA: values written into per-neuron
+    variables of the neurons' equations before the window (the reference circuits' input current ``I_ext``, the
+    lateral line's afferent rates). Envs return it from ``_stimulus``; :class:`~livn_rl.envs.LivnEnv` records it
+    (``info["driven_neurons"]``, the rendered frame) and writes it into the simulation.
+
+    :param values: variable name -> a Brian2 quantity in the variable's units (plain numbers for dimensionless
+        variables), a scalar or one value per neuron
+    """
+
+    values: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.values, Mapping) or not self.values or not all(isinstance(k, str) for k in self.values):
+            raise ValueError(f"a NeuronDrive needs a mapping of variable names to values, got {self.values!r}")
+
+    def strength(self, n_neurons: int) -> np.ndarray:
+        """How strongly each neuron is driven, from 0 (not at all) to 1: every variable's magnitude relative to its
+        largest, the strongest variable per neuron."""
+        strength = np.zeros(n_neurons)
+        for name, values in self.values.items():
+            magnitude = np.abs(np.asarray(values, dtype=float))
+            if magnitude.shape not in ((), (n_neurons,)):
+                raise ValueError(f"NeuronDrive {name} has shape {magnitude.shape}, expected a scalar or ({n_neurons},)")
+            if magnitude.max() > 0:
+                strength = np.maximum(strength, np.broadcast_to(magnitude / magnitude.max(), (n_neurons,)))
+        return strength
 
 
 def pulse_train(

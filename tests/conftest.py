@@ -129,3 +129,49 @@ def spike_set(rec: Recording, copy: int = 0) -> set[tuple[int, float]]:
     """(neuron, time) pairs of one copy, times rounded to the time grid."""
     mask = rec.neuron_copy == copy
     return {(int(i), round(float(t), 6)) for i, t in zip(rec.neuron_i[mask], rec.neuron_t_ms[mask])}
+
+
+@pytest.fixture
+def start_view():
+    """Start ``livn-rl view ARGS --port 0`` in its own process; returns ``(process, port)``. Every server is stopped
+    with SIGINT after the test (SIGKILL if it does not stop within 30 s), so no process is left behind."""
+    import queue
+    import re
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    processes = []
+
+    def start(*args: str, timeout: float = 120.0):
+        process = subprocess.Popen([sys.executable, "-m", "livn_rl.cli", "view", *args, "--port", "0"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        processes.append(process)
+        process.lines = queue.Queue()
+        def read() -> None:
+            for line in process.stdout:
+                process.lines.put(line)
+            process.lines.put(None)  # the end of its output
+
+        threading.Thread(target=read, daemon=True).start()
+        try:
+            line = process.lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"livn-rl view {' '.join(args)} printed nothing in {timeout} s")
+        match = re.search(r"http://[^:]+:(\d+)/", line or "")
+        if match is None:  # it exited (None) or printed something else
+            process.wait(30)
+            pytest.fail(f"livn-rl view {' '.join(args)} did not start: {line!r} {process.stderr.read()[-2000:]}")
+        return process, int(match.group(1))
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        process.stderr.close()

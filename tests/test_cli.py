@@ -121,6 +121,10 @@ def test_envs_describes_one_env(capsys):
     for word in ("NeuralTaskEnv", "Pendulum-v1", "PopulationEncoder", "PopulationVectorDecoder", "Box(-2.0, 2.0",
                  "50 ms", "200 steps", "observe_neural", "encoder", "'population_vector'", "max_episode_steps"):
         assert word in out, word
+    # every argument that defines the env is registered (*); how to run it is not
+    marked = {line.split()[0][1:] for line in out.splitlines() if line.startswith("  *")}
+    assert {"task", "system", "encoder", "decoder", "window_ms", "noise", "dt_ms"} <= marked
+    assert "   target" in out and "target" not in marked and "render_mode" not in marked
 
 
 def test_envs_detail_json_and_short_ids(capsys):
@@ -242,3 +246,30 @@ def test_our_own_deprecation_warnings_are_errors_in_the_tests():
     code = compile("import warnings\nwarnings.warn('an old API', DeprecationWarning)", "livn_rl/old_api.py", "exec")
     with pytest.raises(DeprecationWarning, match="an old API"):
         exec(code, {"__name__": "livn_rl.old_api"})
+
+
+def test_ctrl_c_while_building_a_network_ends_on_the_interrupted_line():
+    """Brian2 objects a Ctrl-C leaves unused are freed quietly before the last line (CI once saw Brian2's warning
+    about them printed after it)."""
+    script = """
+import gc, sys, brian2
+from livn_rl.cli import main
+from livn_rl.engine import Simulation
+
+def stopped_while_building(self, *args, **kwargs):
+    half_built = brian2.NeuronGroup(3, "dv/dt = -v / (10*ms) : 1", name="half_built")
+    raise KeyboardInterrupt
+
+Simulation.run = stopped_while_building
+code = main(["simulate", "S1", "--duration", "10", "--target", "numpy", "--quiet", "--out", sys.argv[1]])
+gc.collect()  # what a later allocation would do at any moment
+sys.exit(code)
+"""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run([sys.executable, "-c", script, f"{folder}/x.png"], capture_output=True, text=True,
+                              timeout=120)
+    assert done.returncode == 130, done.stderr
+    assert "WARNING" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "livn-rl simulate: interrupted", done.stderr

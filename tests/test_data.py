@@ -18,6 +18,7 @@ import livn_rl  # noqa: F401  (registers the envs)
 from livn_rl.cli import main
 from livn_rl.data import DatasetError, fill_replay_buffer, load_dataset, sample_dataset, scale_action, transitions
 from livn_rl.data.store import COLUMNS, read_meta, shard_path
+from livn_rl.envs import LivnEnv
 
 #: Small datasets on S1 (10 cells, 4 channels) with the numpy target: seconds, no compiler.
 SMALL = dict(samples=30, trials_per_episode=5, n_copies=2, window_ms=50.0, target="numpy", progress=False)
@@ -126,10 +127,13 @@ def test_two_workers_make_the_same_dataset_as_one(tmp_path, pendulum_data):
 # ------------------------------------------------------------------------------------------------ bad input
 def test_resuming_with_other_settings_is_refused(tmp_path):
     sample_dataset("S1", tmp_path / "d", **SMALL)
-    with pytest.raises(DatasetError, match=r"other settings \(encoder: on disk"):
+    with pytest.raises(DatasetError, match=r'other settings \(encoder.class: on disk ".*PulseEncoder", asked '
+                                           r'".*PopulationEncoder"'):
         sample_dataset("S1", tmp_path / "d", encoder="population", **SMALL)
-    with pytest.raises(DatasetError, match="system"):
+    with pytest.raises(DatasetError, match='system.config.name: on disk "S1", asked "S2"'):
         sample_dataset("S2", tmp_path / "d", **SMALL)
+    with pytest.raises(DatasetError, match="samples: on disk 30, asked 40"):
+        sample_dataset("S1", tmp_path / "d", **{**SMALL, "samples": 40})
 
 
 def test_sampling_into_a_folder_that_is_not_a_dataset_is_refused(tmp_path):
@@ -176,6 +180,99 @@ def test_corrupt_partial_and_foreign_shards_are_reported(tmp_path, pendulum_data
     (folder / "meta.json").write_text("{not json")
     with pytest.raises(DatasetError, match="meta.json is not valid JSON"):
         load_dataset(folder)
+
+
+# ------------------------------------------------------------------------------------------------ identity
+def test_meta_and_card_hold_the_identity_and_its_content_hash(pendulum_data):
+    from livn_rl.identity import canonical, config_hash
+    from livn_rl.systems import system_config
+
+    meta = read_meta(pendulum_data)
+    identity = meta["identity"]
+    assert meta["content_hash"] == config_hash(identity)
+    assert identity["system"]["config"] == canonical(system_config("S1").to_dict())  # seed and connectivity included
+    assert identity["mea"]["positions_um"] == [[-50, -50, 0], [50, -50, 0], [-50, 50, 0], [50, 50, 0]]
+    assert identity["mea"]["max_current_ua"] == 50 and identity["mea"]["threshold_sd"] == 4.5  # its physics too
+    assert identity["encoder"] == {"class": "livn_rl.encoders.encoders.PopulationEncoder", "parameters": {
+        "n_values": 1, "width": None, "max_amplitude_ua": 10, "min_amplitude_ua": 1, "pulse_rate_hz": 100,
+        "onset_ms": 1, "phase_ms": 0.2, "shape": "biphasic"}}
+    assert (identity["window_ms"], identity["dt_ms"], identity["noise"]) == (50, 0.1, True)
+    assert identity["code"]["livn_rl"] == meta["versions"]["livn_rl"]
+    card = (pendulum_data / "README.md").read_text()
+    assert f"Content hash `{meta['content_hash']}`" in card
+    assert json.dumps(identity, indent=2) in card  # the full identity, readable
+
+
+def test_resuming_into_a_dataset_of_another_culture_of_the_same_name_is_refused(tmp_path):
+    from livn_rl.systems import PREDEFINED
+
+    tiny = {**SMALL, "samples": 2, "trials_per_episode": 1}
+    sample_dataset("S1", tmp_path / "d", **tiny)
+    for changed, field in (({"seed": 5}, "system.config.seed: on disk 0, asked 5"),
+                           ({"k_in_exc": 3}, "system.config.k_in_exc: on disk 7, asked 3")):
+        with pytest.raises(DatasetError, match=field):  # same name "S1", same neurons and populations
+            sample_dataset({**PREDEFINED["S1"], **changed}, tmp_path / "d", **{**tiny, "samples": 4})
+    assert read_meta(tmp_path / "d")["samples"] == 2  # nothing was touched
+    with pytest.raises(DatasetError, match="noise: on disk true, asked false"):
+        sample_dataset("S1", tmp_path / "d", **{**tiny, "noise": False})
+
+
+def test_replay_into_another_culture_or_noise_is_refused_naming_the_fields(pendulum_data):
+    from livn_rl.systems import PREDEFINED
+
+    with pytest.raises(DatasetError, match="system.config.seed: dataset 0, env 1"):
+        transitions(pendulum_data, "livn_rl/Pendulum-S1-v0", env_kwargs={"system": {**PREDEFINED["S1"], "seed": 1}})
+    with pytest.raises(DatasetError, match="noise: dataset true, env false"):
+        transitions(pendulum_data, "livn_rl/Pendulum-S1-v0", env_kwargs={"noise": False})
+    with pytest.raises(DatasetError, match="encoder.parameters.max_amplitude_ua: dataset 10, env 5"):
+        transitions(pendulum_data, "livn_rl/Pendulum-S1-v0",
+                    env_kwargs={"encoder": {"name": "population", "max_amplitude_ua": 5.0}})
+
+
+class _DirectS1(LivnEnv):
+    """An env on S1 whose one action value reaches the culture without an encoder (it stimulates nothing)."""
+
+    def __init__(self, **kwargs):
+        super().__init__("S1", target="numpy", **kwargs)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+
+    def _reset_episode(self, options):
+        return np.zeros(1, np.float32), {}
+
+    def _stimulus(self, action):
+        return None
+
+    def _outcome(self, action, recording):
+        return np.zeros(1, np.float32), 0.0, False, False, {}
+
+
+def test_replay_into_an_env_without_an_encoder_is_refused_with_the_reason(pendulum_data):
+    env = _DirectS1()  # same system, window and action space as the dataset: only the encoder is missing
+    with pytest.raises(DatasetError, match=r"encoded by PopulationEncoder\(.*but _DirectS1 has no encoder: it drives its "
+                                           r"neurons directly"):
+        transitions(pendulum_data, env)
+    env.close()
+
+
+def test_a_dataset_without_an_identity_is_refused_with_how_to_make_it_again(tmp_path, pendulum_data):
+    import shutil
+
+    folder = tmp_path / "old"
+    shutil.copytree(pendulum_data, folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    tampered = {**meta, "identity": {**meta["identity"], "noise": False}}
+    (folder / "meta.json").write_text(json.dumps(tampered))
+    with pytest.raises(DatasetError, match="meta.json of .*old is damaged: its identity does not match its content_hash"):
+        transitions(folder, "livn_rl/Pendulum-S1-v0")
+    old = {k: v for k, v in meta.items() if k not in ("identity", "content_hash")}  # what livn_rl wrote before
+    (folder / "meta.json").write_text(json.dumps(old))
+    again = r"Sample it again into a new folder: `livn_rl.data.sample_dataset\(...\)`"
+    with pytest.raises(DatasetError, match=r"made by an older livn_rl that did not record the identity.*" + again):
+        sample_dataset("S1", folder, encoder=PENDULUM_ENCODER, **SMALL)
+    with pytest.raises(DatasetError, match="older livn_rl"):
+        transitions(folder, "livn_rl/Pendulum-S1-v0")
+    assert load_dataset(folder).num_rows == 30  # its trials can still be read
 
 
 # ------------------------------------------------------------------------------------------------- loading
@@ -281,12 +378,14 @@ def test_actions_are_stored_scaled_as_sb3_stores_them():
 
 
 def test_a_dataset_that_does_not_fit_the_env_is_refused(tmp_path, pendulum_data):
-    with pytest.raises(DatasetError, match=r"made on system 'S1' \(10 neurons\), the env runs 'S2'"):
+    with pytest.raises(DatasetError, match=r'does not fit the env livn_rl/Pendulum-S2-v0: system.config.name: dataset '
+                                           r'"S1", env "S2"; system.config.n_exc: dataset 8, env 80'):
         transitions(pendulum_data, "livn_rl/Pendulum-S2-v0")
-    with pytest.raises(DatasetError, match="trials last 50.0 ms, the env's windows 20.0 ms"):
+    with pytest.raises(DatasetError, match="window_ms: dataset 50, env 20"):
         transitions(pendulum_data, "livn_rl/Pendulum-S1-v0", env_kwargs={"window_ms": 20.0})
     sample_dataset("S1", tmp_path / "pulse", **SMALL)
-    with pytest.raises(DatasetError, match=r"encoded by PulseEncoder.*features have 3 values"):
+    with pytest.raises(DatasetError, match=r'encoder.class: dataset ".*PulseEncoder", env ".*PopulationEncoder".*'
+                                           r"features have 3 values"):
         transitions(tmp_path / "pulse", "livn_rl/Pendulum-S1-v0")
     with pytest.raises(ValueError, match="needs a livn_rl env"):
         transitions(pendulum_data, "Pendulum-v1")
@@ -305,6 +404,30 @@ def test_export_to_minari(tmp_path, pendulum_data, monkeypatch):
     assert episode.truncations[-1] and not episode.terminations.any()
     with pytest.raises(ValueError, match="already exists"):
         export_minari(pendulum_data, "livn_rl/Pendulum-S1-v0", "livn/pendulum-s1-random-v0")
+
+
+def test_minari_records_each_episode_seed_and_the_full_env_spec(tmp_path, pendulum_data, monkeypatch):
+    minari = pytest.importorskip("minari")
+    from livn_rl.data import export_minari
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    kwargs = {"observe_neural": True, "target": "numpy", "max_episode_steps": 3}
+    export_minari(pendulum_data, "livn_rl/Pendulum-S1-v0", "livn/neural-v0", env_kwargs=kwargs, seed=11)
+    loaded = minari.load_dataset("livn/neural-v0")
+    recovered = loaded.recover_environment()
+    assert recovered.observation_space.shape == (3 + 4,)  # the task's observation and S1's four channel rates
+    assert recovered.spec.max_episode_steps == 3 and recovered.spec.kwargs["observe_neural"] is True
+    assert recovered.spec.kwargs["encoder"]["name"] == "population"
+    seeds = [m["seed"] for m in loaded.storage.get_episode_metadata(range(loaded.total_episodes))]
+    assert len(set(seeds)) == loaded.total_episodes == 12  # episodes of 3 and 2 steps, each reset with its own seed
+    assert seeds[0] == 11 and seeds[2] == 12  # dataset episode e starts with seed + e
+    for episode, seed in zip(loaded.iterate_episodes(), seeds):
+        first, _ = recovered.unwrapped.replay_reset(seed=seed)  # reset(seed) without simulating the culture
+        np.testing.assert_array_equal(first, episode.observations[0])
+    recovered.close()
+    with pytest.raises(ValueError, match="not JSON data"):
+        export_minari(pendulum_data, "livn_rl/Pendulum-S1-v0", "livn/other-v0",
+                      env_kwargs={"system": livn_rl.make_system("S1")})
 
 
 # ------------------------------------------------------------------------------------------------ training

@@ -64,7 +64,10 @@ def test_the_documented_envs_are_registered():
 @pytest.mark.parametrize("env_id", sorted(env_id for env_id in env_ids() if "-S4-" not in env_id))
 def test_every_registered_env_passes_gymnasium_and_sb3_checks(env_id):
     """(The S4 envs are the S2 envs' classes on a system built the same way, at 100x the cost per step.)"""
-    env = gym.make(env_id, **FAST)
+    # the checks concern the API, not the dynamics: a 5 ms window keeps S3's 200 ms Acrobot steps from costing
+    # minutes (cultures only: a 5 ms window is too short for the ring's bump, whose position is then NaN)
+    short = {"window_ms": 5.0} if gym.spec(env_id).kwargs.get("system") in ("S1", "S2", "S3") else {}
+    env = gym.make(env_id, **FAST, **short)
     try:
         gym_check_env(env.unwrapped, skip_render_check=True)
         sb3_check_env(env.unwrapped, warn=False)
@@ -73,6 +76,47 @@ def test_every_registered_env_passes_gymnasium_and_sb3_checks(env_id):
         assert space.dtype == np.float32 and np.all(space.low == -1) and np.all(space.high == 1)
     finally:
         env.close()
+
+
+def test_registered_specs_carry_every_argument_that_defines_the_env():
+    from livn_rl.envs.registration import RUN_ARGUMENTS, valid_kwargs
+
+    for env_id in env_ids():
+        env = gym.make(env_id, **FAST)
+        kwargs = gym.spec(env_id).kwargs
+        assert set(kwargs) == set(valid_kwargs(type(env.unwrapped))) - set(RUN_ARGUMENTS), env_id
+        env.close()
+    pendulum = gym.spec("livn_rl/Pendulum-S2-v0").kwargs
+    assert pendulum["encoder"] == {"name": "population", "width": None, "max_amplitude_ua": 10.0,
+                                   "min_amplitude_ua": 1.0, "pulse_rate_hz": 100.0, "onset_ms": 1.0, "phase_ms": 0.2,
+                                   "shape": "biphasic"}
+    assert pendulum["decoder"] == {"name": "population_vector", "baseline_hz": 0.0, "gain": 1.5}
+    assert (pendulum["window_ms"], pendulum["dt_ms"], pendulum["noise"]) == (50.0, 0.1, True)
+    assert gym.spec("livn_rl/CartPole-S1-v0").kwargs["window_ms"] == 20.0
+    assert gym.spec("livn_rl/RateClamp-S2-v0").kwargs["target_hz"] == 60.0
+    assert gym.spec("livn_rl/LIF-RateTrack-v0").kwargs["current_range_na"] == (0.1, 0.3)
+
+
+@pytest.mark.parametrize("env_id", ["livn_rl/Pendulum-S2-v0", "livn_rl/CartPole-S1-v0", "livn_rl/RateClamp-S1-v0",
+                                    "livn_rl/LIF-RateTrack-v0", "livn_rl/RingAttractor-Steer-v0",
+                                    "livn_rl/LateralLine-Localize-v0"])
+def test_an_env_rebuilt_from_its_json_spec_is_the_same_env(env_id):
+    """What Minari's recover_environment() and rl-zoo do: rebuild an env from its spec alone."""
+    from livn_rl.identity import config_hash
+
+    env = gym.make(env_id, **FAST)
+    rebuilt = gym.make(gym.envs.registration.EnvSpec.from_json(env.spec.to_json()))
+    try:
+        assert rebuilt.spec.to_json() == env.spec.to_json() and rebuilt.spec.max_episode_steps > 0
+        assert rebuilt.observation_space == env.observation_space and rebuilt.action_space == env.action_space
+        mine, theirs = env.unwrapped, rebuilt.unwrapped
+        assert repr(getattr(mine, "encoder", None)) == repr(getattr(theirs, "encoder", None))
+        assert repr(getattr(mine, "decoder", None)) == repr(getattr(theirs, "decoder", None))
+        assert config_hash(mine.system.identity()) == config_hash(theirs.system.identity())
+        assert (mine.window_ms, mine.noise, mine.context.dt_ms) == (theirs.window_ms, theirs.noise, theirs.context.dt_ms)
+    finally:
+        env.close()
+        rebuilt.close()
 
 
 def test_make_without_importing_livn_rl_first():
@@ -252,6 +296,36 @@ def _vec(env_id="livn_rl/Pendulum-S1-v0", n=3, **kwargs):
     return gym.make_vec(env_id, num_envs=n, **{**FAST, **kwargs})
 
 
+@pytest.mark.parametrize("env_id, kwargs, driven", [
+    ("livn_rl/LIF-RateTrack-v0", {}, 50),  # every neuron gets the input current
+    ("livn_rl/RingAttractor-Steer-v0", {"cue_steps": 0}, 45),  # one sector of 360 / 8 excitatory cells
+    ("livn_rl/LateralLine-Localize-v0", {}, 100),  # the afferents of the line, nothing else
+])
+def test_reference_circuits_stimulate_through_a_drive_that_info_render_and_replay_see(env_id, kwargs, driven):
+    env = gym.make(env_id, render_mode="rgb_array", **FAST, **kwargs)
+    replayed = gym.make(env_id, **FAST, **kwargs).unwrapped
+    try:
+        env.reset(seed=3)
+        replayed.replay_reset(seed=3)
+        rng = np.random.default_rng(0)
+        for _ in range(3):
+            inner = env.unwrapped
+            action = inner.target_action(1.0) if hasattr(inner, "target_action") else rng.uniform(-1, 1, (1,))
+            obs, reward, _, _, info = env.step(np.float32(action))
+            assert info["stimulated_channels"] == 0 and info["driven_neurons"] == driven  # no electrode, N neurons
+            # the recorded window replayed: same step, same drive, no simulation touched
+            again = replayed.replay_step(np.float32(action), inner._history[-1])
+            np.testing.assert_array_equal(again[0], obs)
+            assert again[1] == reward and again[4]["driven_neurons"] == driven
+        assert replayed._simulation is None
+        frame = env.render()
+        orange = np.all(np.abs(frame.astype(int) - [0xE0, 0xA1, 0x00]) < 40, axis=-1)  # plots.STIMULUS_COLOUR
+        assert orange.sum() > 50  # the driven neurons are ringed on the map
+    finally:
+        env.close()
+        replayed.close()
+
+
 def test_make_vec_builds_one_multi_copy_simulation():
     venv = _vec(n=3)
     try:
@@ -341,7 +415,7 @@ def test_sb3_vec_env_terminal_observation_and_truncation():
             assert infos[k]["terminal_observation"].shape == (3,)
             assert not np.array_equal(infos[k]["terminal_observation"], obs[k])
         assert venv.get_attr("window_ms") == [50.0, 50.0]
-        assert venv.env_is_wrapped(gym.Wrapper) == [False, False]
+        assert venv.env_is_wrapped(gym.wrappers.ClipAction) == [False, False]  # tests/test_sb3.py: the others
     finally:
         venv.close()
 

@@ -87,7 +87,7 @@ def test_the_file_says_what_went_where(run, tmp_path):
     with NWBHDF5IO(str(out), "r") as io:
         nwb = io.read()
         assert "simulated" in nwb.subject.description and info.config_hash in nwb.subject.description
-        assert nwb.subject.subject_id == f"{info.name}-{info.config_hash[:12]}"
+        assert nwb.subject.subject_id == f"{info.name}-{info.config_hash.removeprefix('sha256:')[:12]}"
         electrodes = nwb.electrodes.to_dataframe()
         assert electrodes["channel"].tolist() == list(range(info.mea.n_channels))
         assert np.allclose(electrodes[["rel_x", "rel_y", "rel_z"]].to_numpy(), info.mea.positions_um)
@@ -136,7 +136,12 @@ def test_copies_voltages_and_stimulation_currents_are_kept(tmp_path):
 
 
 def test_config_hash_changes_with_the_config_only():
+    from livn_rl.identity import config_hash
+
     assert system_config_hash(make_system("S2")) == system_config_hash(make_system("S2"))
+    # the one function that hashes configs, over the system's identity, as dataset identities are hashed
+    s2 = make_system("S2")
+    assert system_config_hash(s2) == config_hash({"system": s2.identity(), "mea": s2.mea.to_dict()})
     assert system_config_hash(make_system("S2")) != system_config_hash(make_system("S2", seed=1))
     assert system_config_hash(make_system("S1")) != system_config_hash(make_system("S2"))
 
@@ -207,6 +212,16 @@ def test_a_dataset_shard_holds_every_trial_once(dataset, tmp_path):
     whole = from_nwb(to_nwb(dataset, tmp_path / "all.nwb"))
     assert whole.duration_ms == 12 * 50.0
     assert whole.neuron_i.size == sum(len(v) for v in trials["trial_it"])
+
+
+def test_a_dataset_is_exported_only_with_the_system_of_its_identity(dataset, tmp_path):
+    from livn_rl.systems import PREDEFINED
+
+    other = {**PREDEFINED["S1"], "seed": 2}  # same name, neurons, populations and electrodes: another culture
+    with pytest.raises(ExportError, match="not the one the dataset was made with: system.config.seed: dataset 0, "
+                                          "rebuilt 2"):
+        to_nwb(dataset, tmp_path / "other.nwb", shard=0, system=other)
+    assert not (tmp_path / "other.nwb").exists()
 
 
 def test_a_dataset_with_a_missing_shard_is_refused_and_nothing_is_written(dataset, tmp_path, capsys):
@@ -294,3 +309,16 @@ def test_without_pynwb_the_error_names_the_extra(tmp_path):
                           cwd=Path(__file__).parent)
     assert done.returncode == 1 and "pip install 'livn_rl[nwb]'" in done.stderr, done.stderr
     assert not out.exists()
+
+
+def test_record_episode_of_a_reference_circuit_driven_without_the_mea():
+    env = RecordEpisode(gym.make("livn_rl/LIF-RateTrack-v0", target="numpy", max_episode_steps=3))
+    try:
+        env.reset(seed=0)
+        for _ in range(3):
+            env.step(env.action_space.sample())
+        session = env.last_episode
+        assert session.recording.neuron_i.size > 0 and len(session.task["reward"]) == 3
+        assert session.stimulation.size == 0 and session.currents is None  # its input current is no MEA stimulation
+    finally:
+        env.close()

@@ -16,12 +16,12 @@ MAX_LINES = 600
 
 #: Layers from the bottom up (docs/architecture.md). A module may import its own layer and the layers below it.
 LAYERS = [
-    ("engine core", ["checks", "recording", "stimulus", "engine.brian2_patches", "engine.copy_state", "engine.monitors",
-                     "engine.interrupts", "engine.parked_run", "engine.random_stream", "engine.stimulus_feed",
-                     "engine.runtime_backend", "engine.standalone"]),
+    ("engine core", ["checks", "identity", "recording", "stimulus", "engine.brian2_patches", "engine.copy_state",
+                     "engine.monitors", "engine.interrupts", "engine.parked_run", "engine.random_stream",
+                     "engine.stimulus_feed", "engine.runtime_backend", "engine.standalone"]),
     ("models", ["systems", "mea", "encoders", "analysis", "plots"]),
     ("composition", ["engine.simulation", "engine"]),
-    ("uses", ["experiments", "envs", "data", "export"]),
+    ("uses", ["experiments", "envs", "data", "export", "view"]),
     ("command line", ["cli"]),
 ]
 

@@ -16,7 +16,7 @@ from typing import Any, Iterator, Sequence
 
 __all__ = [
     "CONTROL_DT_MS", "DT_MS", "Interrupted", "Parser", "UsageError", "add_command", "check_output", "config_mea", "fill",
-    "one_line", "parse_env_args", "resolve_config", "usage_errors",
+    "one_line", "parse_env_args", "resolve_config", "resolve_env_id", "usage_errors",
 ]
 
 #: Integration time step and control granularity of the simulations this command runs (ms).
@@ -68,6 +68,30 @@ def add_command(commands, name: str, *, help: str, description: str, epilog: str
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.set_defaults(handler=handler)
     return parser
+
+
+def resolve_env_id(spec: str) -> str:
+    """The registered env id that ``spec`` names (full, without namespace, or module-prefixed); UsageError
+    otherwise, with close matches."""
+    from livn_rl.envs import env_ids
+
+    ids = env_ids()
+    candidates = [spec]
+    if ":" in spec:  # gym.make's "module:id" form
+        candidates.append(spec.split(":", 1)[1])
+    candidates += [f"livn_rl/{c}" for c in list(candidates) if "/" not in c]
+    for candidate in candidates:
+        if candidate in ids:
+            return candidate
+    lowered = {i.lower(): i for i in ids}
+    for candidate in candidates:
+        if candidate.lower() in lowered:
+            return lowered[candidate.lower()]
+    short = {i.split("/", 1)[1].lower(): i for i in ids}  # compare without the shared "livn_rl/" prefix
+    key = candidates[-1].split("/", 1)[-1].lower()
+    close = difflib.get_close_matches(key, list(short), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(short[c] for c in close)}?" if close else ""
+    raise UsageError(f"unknown env {spec!r}{hint} ('livn-rl envs' lists all {len(ids)})")
 
 
 def resolve_config(spec: str):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import math
 import sys
 
-from livn_rl.cli.common import UsageError, add_command, one_line
+from livn_rl.cli.common import UsageError, add_command, one_line, resolve_env_id
 
 __all__ = ["add_parser", "cmd_envs"]
 
@@ -59,30 +58,6 @@ def add_parser(commands) -> None:
 
 #: gym.make_vec accepts these on top of the single env's arguments.
 VECTOR_KWARGS = ("max_episode_steps", "autoreset_mode")
-
-
-def _resolve_env_id(spec: str) -> str:
-    """The registered env id that ``spec`` names (full, without namespace, or module-prefixed); UsageError
-    otherwise, with close matches."""
-    from livn_rl.envs import env_ids
-
-    ids = env_ids()
-    candidates = [spec]
-    if ":" in spec:  # gym.make's "module:id" form
-        candidates.append(spec.split(":", 1)[1])
-    candidates += [f"livn_rl/{c}" for c in list(candidates) if "/" not in c]
-    for candidate in candidates:
-        if candidate in ids:
-            return candidate
-    lowered = {i.lower(): i for i in ids}
-    for candidate in candidates:
-        if candidate.lower() in lowered:
-            return lowered[candidate.lower()]
-    short = {i.split("/", 1)[1].lower(): i for i in ids}  # compare without the shared "livn_rl/" prefix
-    key = candidates[-1].split("/", 1)[-1].lower()
-    close = difflib.get_close_matches(key, list(short), n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(short[c] for c in close)}?" if close else ""
-    raise UsageError(f"unknown env {spec!r}{hint} ('livn-rl envs' lists all {len(ids)})")
 
 
 def _fmt_space(space) -> str:
@@ -219,7 +194,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
     from livn_rl.envs import env_ids
 
     if args.env_id:
-        facts = _env_facts(_resolve_env_id(args.env_id), detail=True)
+        facts = _env_facts(resolve_env_id(args.env_id), detail=True)
         if args.json:
             print(json.dumps(facts, indent=2, default=repr))  # defaults that are not JSON types: by repr
         else:

@@ -6,17 +6,18 @@ Heavy imports (Brian2, matplotlib) happen inside the commands, so ``livn-rl --he
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import traceback
 from typing import Sequence
 
-from livn_rl.cli import envs, export, lateral_line, ring, sample, simulate, systems, train
+from livn_rl.cli import animate, envs, export, lateral_line, ring, sample, simulate, systems, train, view
 from livn_rl.cli.common import Interrupted, Parser, UsageError, fill, one_line
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The command modules in the order ``livn-rl --help`` lists them; each has ``add_parser(commands)``.
-COMMANDS = (systems, envs, simulate, sample, train, export, ring, lateral_line)
+COMMANDS = (systems, envs, simulate, sample, train, export, view, animate, ring, lateral_line)
 
 DESCRIPTION = """\
 livn-rl: simulated cortical cultures on a simulated multi-electrode array.
@@ -47,6 +48,12 @@ examples:
   livn-rl export nwb out/s2.npz --out out/s2.nwb
                                the run as an NWB file (pip install
                                'livn_rl[nwb]'); datasets and episodes too
+  livn-rl view lif             the LIF neuron live in a browser
+                               (http://127.0.0.1:8765/)
+  livn-rl view livn_rl/Pendulum-S2-v0 --policy out/train/model.zip
+                               watch an env live: raster, MEA, task
+  livn-rl animate livn_rl/Pendulum-S2-v0 --steps 200 --out episode.gif
+                               an episode as a GIF (or MP4)
   livn-rl ring                 the ring attractor under four serotonin levels:
                                table, raster GIFs, bump figures
   livn-rl lateral-line --preset fast --run-name demo --seeds 3
@@ -67,6 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_parser(commands)
     parser.set_defaults(command_names=list(commands.choices))
     return parser
+
+
+def _drop_half_built_objects(stop: BaseException) -> None:
+    """Free what a Ctrl-C caught half-way through building a network, quietly, before the command's last line.
+
+    The stopped frames hold Brian2 objects never added to a network; freed later, Brian2 would warn about each one
+    after the line that says what was kept.
+    """
+    stop.__traceback__ = None
+    stop.__context__ = None
+    brian2 = sys.modules.get("brian2")
+    if brian2 is not None:
+        brian2.BrianLogger.suppress_name("unused_brian_object")
+    gc.collect()
 
 
 def _version() -> str:
@@ -99,9 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: error: {one_line(err)}", file=sys.stderr)
         return 2
     except Interrupted as stop:
+        _drop_half_built_objects(stop)
         print(f"{prog}: interrupted: {one_line(stop)}", file=sys.stderr)
         return 130
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        _drop_half_built_objects(stop)
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `livn-rl systems | head`

@@ -16,6 +16,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from livn_rl.data.identity import describe_differences, env_identity, require_identity
 from livn_rl.data.loading import load_dataset
 from livn_rl.data.store import REPLAY_COLUMNS, DatasetError, read_meta
 from livn_rl.recording import Recording
@@ -38,22 +39,16 @@ def _env(env: gym.Env | str, env_kwargs: dict | None) -> tuple[gym.Env, int | No
     return made, limit
 
 
-def check_compatible(meta: dict, env: gym.Env) -> None:
-    """Raise :class:`DatasetError` unless the dataset's trials can stand for ``env``'s windows: same system and
-    channel count, same window, same encoder, and features that fit the action space."""
-    inner = env.unwrapped
-    problems = []
-    if meta["system"]["name"] != inner.system.name or meta["system"]["n_neurons"] != inner.system.n_neurons:
-        problems.append(f"it was made on system {meta['system']['name']!r} ({meta['system']['n_neurons']} neurons), "
-                        f"the env runs {inner.system.name!r} ({inner.system.n_neurons} neurons)")
-    if meta["mea"]["n_channels"] != inner.mea.n_channels:
-        problems.append(f"it has {meta['mea']['n_channels']} channels, the env's MEA {inner.mea.n_channels}")
-    if abs(meta["window_ms"] - inner.window_ms) > 1e-9:
-        problems.append(f"its trials last {meta['window_ms']} ms, the env's windows {inner.window_ms} ms")
-    encoder = getattr(inner, "encoder", None)
-    if encoder is not None and repr(encoder) != meta["encoder"]["repr"]:
-        problems.append(f"its features were encoded by {meta['encoder']['repr']}, the env encodes actions with "
-                        f"{encoder!r}")
+def check_compatible(meta: dict, env: gym.Env, folder: str | Path = "the dataset") -> None:
+    """Raise :class:`DatasetError` unless the dataset's trials can stand for ``env``'s windows: the same identity
+    (system config, MEA, encoder and its parameters, window, time step, noise, code versions; every differing field
+    is named) and features that fit the action space. An env without an encoder is refused: it drives its neurons
+    directly, so no dataset of MEA stimulation fits it."""
+    recorded = require_identity(meta, folder)
+    try:
+        problems = describe_differences(recorded, env_identity(env), "dataset", "env")
+    except DatasetError as err:
+        problems = [f"its features were encoded by {meta['encoder']['repr']}, but {err}"]
     space = env.action_space
     n_features = len(meta["encoder"]["input_low"])
     if not isinstance(space, gym.spaces.Box) or space.shape != (n_features,):
@@ -62,12 +57,17 @@ def check_compatible(meta: dict, env: gym.Env) -> None:
         problems.append(f"its features span [{meta['encoder']['input_low']}, {meta['encoder']['input_high']}], the "
                         f"env's actions {space}")
     if problems:
-        raise DatasetError("the dataset does not fit the env: " + "; ".join(problems))
+        raise DatasetError(f"{folder} does not fit the env {_env_name(env)}: " + "; ".join(problems))
+
+
+def _env_name(env: gym.Env) -> str:
+    return env.spec.id if env.spec is not None else type(env.unwrapped).__name__
 
 
 def transitions(source: str | Path, env: gym.Env | str, *, env_kwargs: dict | None = None, seed: int = 0) -> dict[str, np.ndarray]:
     """The dataset's trials as transitions of ``env``: arrays ``obs``, ``next_obs``, ``action`` (scaled to
-    [-1, 1]), ``reward``, ``terminated``, ``truncated``, in trial order.
+    [-1, 1]), ``reward``, ``terminated``, ``truncated`` and ``reset_seed`` (the seed of the reset that started the
+    transition's episode: ``env.reset(seed=...)`` gives its first observation), in trial order.
 
     :param source: a livn_rl dataset folder
     :param env: a registered env id or an env (its time limit is read from its spec)
@@ -77,7 +77,7 @@ def transitions(source: str | Path, env: gym.Env | str, *, env_kwargs: dict | No
     meta = read_meta(source)
     made, limit = _env(env, env_kwargs)
     try:
-        check_compatible(meta, made)
+        check_compatible(meta, made, source)
         dataset = load_dataset(source)
         missing = [c for c in REPLAY_COLUMNS if c not in dataset.column_names]
         if missing:
@@ -87,13 +87,15 @@ def transitions(source: str | Path, env: gym.Env | str, *, env_kwargs: dict | No
         rows = {k: [v[i] for i in order] for k, v in rows.items()}
         inner = made.unwrapped
         space = made.action_space
-        out: dict[str, list] = {k: [] for k in ("obs", "next_obs", "action", "reward", "terminated", "truncated")}
+        out: dict[str, list] = {k: [] for k in ("obs", "next_obs", "action", "reward", "terminated", "truncated",
+                                                "reset_seed")}
         n_trials = len(rows["trial"])
-        obs, elapsed, episode = None, 0, None
+        obs, elapsed, episode, reset_seed = None, 0, None, None
         for i in range(n_trials):
             if rows["episode"][i] != episode or obs is None:
                 episode = rows["episode"][i]
-                obs, _ = inner.replay_reset(seed=seed + int(episode))
+                reset_seed = seed + int(episode)
+                obs, _ = inner.replay_reset(seed=reset_seed)
                 elapsed = 0
             window = float(rows["t_end"][i])
             t0 = elapsed * window
@@ -105,7 +107,8 @@ def transitions(source: str | Path, env: gym.Env | str, *, env_kwargs: dict | No
                 np.asarray(rows["channel_unit"][i], np.int64), np.zeros(len(rows["channel_it"][i]), np.int64),
             )
             action = np.asarray(rows["features"][i], np.float32)
-            next_obs, reward, terminated, truncated, _ = inner.replay_step(action, recording)
+            # the infos are not kept, so the stimulus need not be made for them
+            next_obs, reward, terminated, truncated, _ = inner.replay_step(action, recording, describe_stimulus=False)
             elapsed += 1
             last_of_episode = i + 1 == n_trials or rows["episode"][i + 1] != episode
             truncated = bool(truncated or (limit is not None and elapsed >= limit) or last_of_episode) and not terminated
@@ -115,10 +118,12 @@ def transitions(source: str | Path, env: gym.Env | str, *, env_kwargs: dict | No
             out["reward"].append(reward)
             out["terminated"].append(bool(terminated))
             out["truncated"].append(truncated)
+            out["reset_seed"].append(reset_seed)
             obs = None if terminated or truncated else next_obs
             if obs is None and not last_of_episode:
                 # the task's episode ended inside a dataset episode: the next one starts on the same culture
-                obs, _ = inner.replay_reset(seed=seed + int(episode) + 1_000_003 * elapsed)
+                reset_seed = seed + int(episode) + 1_000_003 * elapsed
+                obs, _ = inner.replay_reset(seed=reset_seed)
                 elapsed = 0
     finally:
         if isinstance(env, str):

@@ -9,7 +9,6 @@ restart or by another worker, and a restarted sampler only makes the shards that
 from __future__ import annotations
 
 import copy as copy_module
-import json
 import multiprocessing
 import sys
 import time
@@ -21,10 +20,12 @@ import gymnasium as gym
 import numpy as np
 
 from livn_rl.checks import check_number, check_whole
+from livn_rl.data.identity import dataset_identity, describe_differences, package_version, require_identity
 from livn_rl.data.store import (
     COLUMNS, FORMAT_VERSION, DatasetError, completed_shards, read_meta, shard_sizes, write_card, write_meta,
     write_shard,
 )
+from livn_rl.identity import canonical, config_hash
 
 
 @dataclass
@@ -53,22 +54,16 @@ class SampleReport:
 
 def package_versions(names=("livn_rl", "brian2", "numpy", "datasets", "pyarrow")) -> dict[str, str]:
     """The Python version and the installed version of each package in ``names`` (for metadata of made data)."""
-    from importlib.metadata import PackageNotFoundError, version
-
     found = {"python": sys.version.split()[0]}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
+    found.update({name: package_version(name) for name in names})
     return found
 
 
 #: The engine's control interval: trial lengths are whole multiples of it.
 CONTROL_DT_MS = 1.0
-#: Metadata keys that define the trials; a folder made with other values is not resumed.
-SETTINGS = ("format_version", "system", "mea", "encoder", "window_ms", "dt_ms", "noise", "samples",
-            "trials_per_episode", "seed", "n_copies", "shard_size")
+#: Metadata keys that say how the trials were drawn; with the identity they define a dataset, and a folder made with
+#: other values is not resumed.
+SETTINGS = ("format_version", "samples", "trials_per_episode", "seed", "n_copies", "shard_size")
 
 
 def build_meta(system, encoder, *, samples: int, window_ms: float, trials_per_episode: int, noise: bool, seed: int,
@@ -98,12 +93,15 @@ def build_meta(system, encoder, *, samples: int, window_ms: float, trials_per_ep
     if not (isinstance(space, gym.spaces.Box) and np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))):
         raise ValueError(f"the encoder's input space must be a bounded Box to draw random features from, got {space}")
     spec = encoder if isinstance(encoder, (str, dict)) else None
+    identity = dataset_identity(built, built.mea, instance, window_ms=window_ms, dt_ms=dt_ms, noise=bool(noise))
     return {
         "format_version": FORMAT_VERSION,
-        "system": {"name": built.name, "spec": system if isinstance(system, str) else None,
+        "content_hash": config_hash(identity),
+        "identity": canonical(identity),
+        "system": {"name": built.name, "spec": str(system) if isinstance(system, (str, Path)) else None,
                    "n_neurons": built.n_neurons,
                    "populations": [{"name": p.name, "start": p.start, "stop": p.stop} for p in built.populations]},
-        "mea": {"n_channels": built.mea.n_channels, "positions_um": np.round(built.mea.positions_um, 3).tolist()},
+        "mea": {"n_channels": built.mea.n_channels},
         "encoder": {"spec": spec, "repr": repr(instance), "input_low": space.low.tolist(),
                     "input_high": space.high.tolist()},
         "window_ms": float(window_ms),
@@ -251,11 +249,13 @@ def plan_sampling(
                       noise=noise, seed=seed, n_copies=n_copies, dt_ms=dt_ms, command=command)
     if folder.exists() and (folder / "meta.json").exists():
         previous = read_meta(folder)
-        changed = [k for k in SETTINGS if json.dumps(previous.get(k), sort_keys=True) != json.dumps(meta[k], sort_keys=True)]
+        old_identity = require_identity(previous, folder)
+        changed = describe_differences({k: previous.get(k) for k in SETTINGS}, {k: meta[k] for k in SETTINGS},
+                                       "on disk", "asked")
+        changed += describe_differences(old_identity, meta["identity"], "on disk", "asked")
         if changed:
-            details = "; ".join(f"{k}: on disk {json.dumps(previous.get(k))[:80]}, asked {json.dumps(meta[k])[:80]}" for k in changed)
-            raise DatasetError(f"{folder} holds a dataset made with other settings ({details}); choose another folder "
-                               f"to keep both, or delete it to start again")
+            raise DatasetError(f"{folder} holds a dataset made with other settings ({'; '.join(changed)}); choose "
+                               f"another folder to keep both, or delete it to start again")
         meta["command"], meta["versions"] = previous["command"], previous["versions"]
     elif folder.exists() and any(folder.iterdir()):
         raise DatasetError(f"{folder} exists and is not a livn_rl dataset (no meta.json); choose an empty or new folder")

@@ -2,7 +2,8 @@
 
 A dataset folder holds::
 
-    meta.json                     how the trials were made (system, MEA, encoder, window, seeds, versions)
+    meta.json                     how the trials were made: their identity (full system config, MEA, encoder,
+                                  window, dt, noise, code versions) and its content hash, seeds, versions
     README.md                     the dataset card (Hugging Face format: YAML header + prose)
     data/train-00000.parquet      shard k holds trials k * shard_size ... (k + 1) * shard_size - 1
     data/train-00001.parquet
@@ -197,13 +198,24 @@ Command: `{meta['command']}`
 {settings}
 ```
 
-MEA channel positions (um): `{json.dumps(meta['mea']['positions_um'])}`
+## Identity
+
+Content hash `{meta['content_hash']}`: the SHA-256 of the canonical JSON of everything that determines the trials
+apart from the seeds (`livn_rl.identity.config_hash`). `livn-rl sample` resumes only a dataset of the same identity,
+and replay accepts only an env of the same identity; both name the fields that differ.
+
+```json
+{json.dumps(meta['identity'], indent=2)}
+```
 
 ## Made with
 
 {versions}
 """
-    (Path(folder) / CARD_FILE).write_text(text)
+    path = Path(folder) / CARD_FILE
+    partial = path.with_name(f".{CARD_FILE}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 __all__ = ["CARD_FILE", "COLUMNS", "DatasetError", "FORMAT_VERSION", "META_FILE", "REPLAY_COLUMNS", "arrow_schema",

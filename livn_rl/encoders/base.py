@@ -92,9 +92,13 @@ class _Bound:
             raise ValueError(f"{type(self).__name__} {name} must be distinct channel indices in 0..{c - 1}, got {channels!r}")
         return index
 
+    def parameters(self) -> dict:
+        """The parameters that define it: its public attributes (for the built-in ones, the constructor's arguments),
+        without the bound context, the spaces and the state kept between windows (private attributes)."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "context" and not k.endswith("_space")}
+
     def __repr__(self) -> str:
-        params = {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in ("context",) and not k.endswith("_space")}
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.parameters().items())})"
 
 
 class Encoder(_Bound):

@@ -4,11 +4,14 @@
 say what an episode is through three methods:
 
 - ``_reset_episode(options)``: start an episode (the culture is already fresh) and return ``(obs, info)``;
-- ``_stimulus(action)``: the stimulation of this window for a checked, clipped agent action;
+- ``_stimulus(action)``: the stimulation of this window for a checked, clipped agent action: pulses or channel
+  currents through the MEA, or a :class:`~livn_rl.stimulus.NeuronDrive` of the neurons themselves (reference
+  circuits), which the step writes into the simulation;
 - ``_outcome(action, recording)``: ``(obs, reward, terminated, truncated, info)`` from the window's recording.
 
-``_reset_episode`` and ``_outcome`` must not touch the simulation: :meth:`LivnEnv.replay_reset` and
-:meth:`LivnEnv.replay_step` run them on recorded windows to turn datasets into replay buffers.
+``_stimulus`` and ``_outcome`` never touch the simulation, and ``_reset_episode`` never steps it:
+:meth:`LivnEnv.replay_reset` and :meth:`LivnEnv.replay_step` run them on recorded windows to turn datasets into
+replay buffers.
 
 Because the three methods only ever see one copy, the same class also runs as copy ``k`` of a
 :class:`~livn_rl.envs.vector.LivnVectorEnv`, where K copies share one Brian2 network.
@@ -26,7 +29,7 @@ from livn_rl.checks import check_number
 from livn_rl.encoders.base import StimulationContext
 from livn_rl.engine import Simulation
 from livn_rl.recording import Recording
-from livn_rl.stimulus import Pulse, n_timesteps
+from livn_rl.stimulus import NeuronDrive, Pulse, n_timesteps
 
 __all__ = ["CONTROL_DT_MS", "LivnEnv", "RENDER_HISTORY_MS"]
 
@@ -43,7 +46,8 @@ class LivnEnv(gym.Env):
     :param window_ms: simulated time per env step (ms)
     :param noise: background noise of the culture on (True) or off
     :param dt_ms: simulation time step (ms)
-    :param target: Brian2 code generation target (``"auto"``, ``"cython"`` or ``"numpy"``)
+    :param target: Brian2 code generation target of the runtime backend (``"auto"``, ``"cython"`` or ``"numpy"``)
+    :param backend: engine backend, ``"auto"``, ``"standalone"`` or ``"runtime"`` (:class:`~livn_rl.Simulation`)
     :param render_mode: ``None``, ``"rgb_array"`` or ``"human"``
     :param simulation: run as a copy of this shared multi-copy simulation (used by vector envs)
     :param copy: which copy of ``simulation`` this env is
@@ -59,6 +63,7 @@ class LivnEnv(gym.Env):
         noise: bool = True,
         dt_ms: float = 0.1,
         target: str = "auto",
+        backend: str = "auto",
         render_mode: str | None = None,
         simulation: Simulation | None = None,
         copy: int = 0,
@@ -70,6 +75,7 @@ class LivnEnv(gym.Env):
         check_number("window_ms", window_ms, 0.0, low_open=True)
         self.render_mode = render_mode
         self.window_ms = float(window_ms)
+        self.noise = bool(noise)
         if simulation is None:
             from livn_rl.systems import make_system
 
@@ -78,7 +84,7 @@ class LivnEnv(gym.Env):
             if self.mea is None:
                 raise ValueError(f"system {self.system.name!r} has no default MEA")
             self.mea.check_coverage(self.system.positions_um)
-            self._simulation_kwargs = {"dt_ms": dt_ms, "target": target, "background": bool(noise)}
+            self._simulation_kwargs = {"dt_ms": dt_ms, "target": target, "backend": backend, "background": bool(noise)}
             for grid_ms in (dt_ms, CONTROL_DT_MS):  # clear errors now rather than at the first reset
                 try:
                     n_timesteps(self.window_ms, grid_ms)
@@ -98,10 +104,12 @@ class LivnEnv(gym.Env):
         self.context = StimulationContext(self.mea, self.window_ms, dt_ms if simulation is None else simulation.dt_ms)
         self.metadata = {**type(self).metadata, "render_fps": max(1, int(round(1000.0 / self.window_ms)))}
         self._history: deque[Recording] = deque(maxlen=max(1, int(RENDER_HISTORY_MS // self.window_ms)))
-        self._stimulated_channels: list[int] = []
-        #: the stimulation of the last window as the env made it (pulses, channel currents or None) and what the
-        #: window recorded; None before the first step of an episode (read by recorders such as RecordEpisode)
-        self.last_stimulus: list[Pulse] | np.ndarray | None = None
+        self._stimulated_channels: list[int] = []  # channels stimulated in the last window
+        self._last_drive: np.ndarray | None = None  # how strongly each neuron was driven directly in the last window
+        #: the stimulation of the last window as the env made it (pulses, channel currents, a NeuronDrive or None)
+        #: and what the window recorded; None before the first step of an episode (read by recorders such as
+        #: RecordEpisode)
+        self.last_stimulus: list[Pulse] | np.ndarray | NeuronDrive | None = None
         self.last_recording: Recording | None = None
         self._episode_steps: int | None = None
         self._figure = None
@@ -113,11 +121,16 @@ class LivnEnv(gym.Env):
             self._simulation = Simulation(self.system, seed=0, **self._simulation_kwargs)
         return self._simulation
 
+    @property
+    def stimulated_channels(self) -> list[int]:
+        """The channels the last step's stimulus drove (with a positive amplitude)."""
+        return list(self._stimulated_channels)
+
     # ----------------------------------------------------------------------------------------- for subclasses
     def _reset_episode(self, options: dict | None) -> tuple[np.ndarray, dict]:
         raise NotImplementedError
 
-    def _stimulus(self, action: np.ndarray) -> list[Pulse] | np.ndarray | None:
+    def _stimulus(self, action: np.ndarray) -> list[Pulse] | np.ndarray | NeuronDrive | None:
         raise NotImplementedError
 
     def _outcome(self, action: np.ndarray, recording: Recording) -> tuple[np.ndarray, float, bool, bool, dict]:
@@ -136,11 +149,23 @@ class LivnEnv(gym.Env):
         simulation: the task and the decoders start as in :meth:`reset`, the culture is not touched."""
         return self._start_episode(seed, options, fresh_culture=False)
 
-    def replay_step(self, action, recording: Recording) -> tuple[np.ndarray, float, bool, bool, dict]:
+    def replay_step(self, action, recording: Recording, *, describe_stimulus: bool = True
+                    ) -> tuple[np.ndarray, float, bool, bool, dict]:
         """One step in which the culture's answer to ``action`` is a recorded window rather than a simulated one
-        (how :func:`~livn_rl.data.fill_replay_buffer` turns a dataset into transitions). The stimulus is not
-        made: the recording already holds the culture's answer, and making it may touch the simulation."""
+        (how :func:`~livn_rl.data.fill_replay_buffer` turns a dataset into transitions). The stimulus is made and
+        recorded as in :meth:`step` but not applied: the recording already holds the answer to it.
+
+        :param action: the agent's action
+        :param recording: the window the culture answered it with
+        :param describe_stimulus: make the stimulus for the info (``stimulated_channels``, ``driven_neurons``) and
+            the rendered frame; without it those describe no stimulation, which saves the encoding where nobody
+            reads them (two thirds of the time of turning a dataset into transitions)
+        """
         action, clipped = self.check_action(action)
+        if describe_stimulus:
+            self.stimulus(action)
+        else:
+            self._stimulated_channels, self._last_drive, self.last_stimulus = [], None, None
         return self.finish_step(action, clipped, recording)
 
     def _start_episode(self, seed: int | None, options: dict | None, fresh_culture: bool) -> tuple[np.ndarray, dict]:
@@ -156,6 +181,7 @@ class LivnEnv(gym.Env):
     def _begin_episode(self) -> None:
         self._history.clear()
         self._stimulated_channels = []
+        self._last_drive = None
         self.last_stimulus = self.last_recording = None
         self._episode_steps = 0
 
@@ -163,7 +189,7 @@ class LivnEnv(gym.Env):
         if not self._owns_simulation:
             raise RuntimeError("this env is a copy of a vector env; step the vector env instead")
         action, clipped = self.check_action(action)
-        stimulus = self.stimulus(action)
+        stimulus = self.apply_stimulus(self.stimulus(action))
         recording = self.simulation.step(stimulus, self.window_ms)
         return self.finish_step(action, clipped, recording)
 
@@ -187,9 +213,14 @@ class LivnEnv(gym.Env):
         return clipped, int(np.count_nonzero(clipped != array))
 
     def stimulus(self, action: np.ndarray):
-        """The stimulation of one window for a checked action (also remembered for :meth:`render`)."""
+        """The stimulation of one window for a checked action; the stimulated channels and directly driven
+        neurons are remembered for the step's info and :meth:`render`."""
         stimulus = self._stimulus(action)
-        if isinstance(stimulus, (list, tuple)):
+        self._last_drive = None
+        if isinstance(stimulus, NeuronDrive):
+            self._stimulated_channels = []
+            self._last_drive = stimulus.strength(self.system.n_neurons)
+        elif isinstance(stimulus, (list, tuple)):
             self._stimulated_channels = sorted({p.channel for p in stimulus if p.amplitude_ua > 0})
         elif stimulus is None:
             self._stimulated_channels = []
@@ -197,6 +228,15 @@ class LivnEnv(gym.Env):
             self._stimulated_channels = np.flatnonzero(np.any(np.asarray(stimulus) != 0, axis=0)).tolist()
         self.last_stimulus = stimulus
         return stimulus
+
+    def apply_stimulus(self, stimulus):
+        """Write a :class:`~livn_rl.stimulus.NeuronDrive` into this env's copy of the simulation (it holds until
+        the next one) and return what remains for the MEA: ``None`` for a drive, any other stimulus as it is."""
+        if not isinstance(stimulus, NeuronDrive):
+            return stimulus
+        for name, values in stimulus.values.items():
+            self.simulation.set_neuron_variable(name, values, copy=self.copy)
+        return None
 
     def finish_step(self, action: np.ndarray, clipped: int, recording: Recording) -> tuple[np.ndarray, float, bool, bool, dict]:
         """The step's return value from this copy's recording of the window."""
@@ -209,6 +249,7 @@ class LivnEnv(gym.Env):
         info["channel_spike_count"] = int(recording.channel_c.size)
         info["action_clipped"] = clipped
         info["stimulated_channels"] = len(self._stimulated_channels)
+        info["driven_neurons"] = 0 if self._last_drive is None else int(np.count_nonzero(self._last_drive))
         if self.render_mode == "human":
             self.render()
         return obs, float(reward), bool(terminated), bool(truncated), info

@@ -8,6 +8,7 @@ import numpy as np
 from livn_rl.checks import check_number, check_whole
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
+from livn_rl.stimulus import NeuronDrive
 
 __all__ = ["LateralLineLocalizeEnv"]
 
@@ -160,9 +161,7 @@ class LateralLineLocalizeEnv(LivnEnv):
         from brian2 import Hz
 
         steady, modulated = self.system.afferent_rates(self.position_cm, self.distance_cm)
-        self.simulation.set_neuron_variable("rate_steady", steady * Hz, copy=self.copy)
-        self.simulation.set_neuron_variable("rate_modulated", modulated * Hz, copy=self.copy)
-        return None
+        return NeuronDrive({"rate_steady": steady * Hz, "rate_modulated": modulated * Hz})
 
     def _outcome(self, action, recording: Recording):
         reported = self.position_of(action)

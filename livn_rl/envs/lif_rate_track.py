@@ -8,6 +8,7 @@ import numpy as np
 from livn_rl.checks import check_number
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
+from livn_rl.stimulus import NeuronDrive
 
 __all__ = ["LIFRateTrackEnv"]
 
@@ -157,8 +158,7 @@ class LIFRateTrackEnv(LivnEnv):
     def _stimulus(self, action):
         from brian2 import nA
 
-        self.simulation.set_neuron_variable("I_ext", self.current_na(action) * nA, copy=self.copy)
-        return None
+        return NeuronDrive({"I_ext": self.current_na(action) * nA})
 
     def _outcome(self, action, recording: Recording):
         rate_hz = float(recording.neuron_rates_hz[0].mean())

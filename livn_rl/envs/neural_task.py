@@ -55,7 +55,8 @@ class NeuralTaskEnv(LivnEnv):
     ## Info
     ``time_ms`` (simulated time in the episode), ``spike_count`` (neuron spikes in the window),
     ``channel_spike_count``, ``task_action`` (the decoded action the task received), ``action_clipped``,
-    ``stimulated_channels`` and whatever the task's info holds.
+    ``stimulated_channels``, ``driven_neurons`` (0: the culture is stimulated through the MEA) and whatever the
+    task's info holds.
 
     ## Arguments
     :param task: a Gymnasium env id, or a callable that returns a new task env

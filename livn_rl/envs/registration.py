@@ -1,5 +1,11 @@
 """The registered envs: ``livn_rl/<Task>-<System>-v0``, registered when ``livn_rl`` is imported.
 
+Every argument that defines an env is in its registered kwargs with its value (the task, the system, the encoder and
+decoder with all their parameters, the window, the time step, noise, ...), so ``env.spec`` rebuilds the env as it
+was made, and so do Minari's ``recover_environment()`` and rl-zoo. Only the arguments that say how to run an env
+(``target``, ``backend``, ``render_mode``) are left to the caller. An id's version goes up when a registered value that changes
+behaviour changes (docs/envs.md lists the versions).
+
 >>> import gymnasium as gym, livn_rl
 >>> env = gym.make("livn_rl/Pendulum-S2-v0")                      # or "livn_rl:livn_rl/Pendulum-S2-v0" without the import
 >>> env = gym.make("livn_rl/Pendulum-S2-v0", window_ms=100, encoder="rate", noise=False)
@@ -17,18 +23,18 @@ from livn_rl.envs.base import LivnEnv
 from livn_rl.envs.burst_suppression import BurstSuppressionEnv
 from livn_rl.envs.lateral_line_localize import LateralLineLocalizeEnv
 from livn_rl.envs.lif_rate_track import LIFRateTrackEnv
-from livn_rl.envs.neural_task import NeuralTaskEnv
+from livn_rl.envs.neural_task import TASK_WINDOWS_MS, NeuralTaskEnv
 from livn_rl.envs.pattern import PatternEnv
 from livn_rl.envs.rate_clamp import RateClampEnv
 from livn_rl.envs.ring_steer import RingSteerEnv
 from livn_rl.envs.vector import LivnVectorEnv
 
 __all__ = [
-    "CONTROL", "NAMESPACE", "REFERENCE", "S4_TASKS", "SYSTEMS", "TASKS", "env_ids", "make_burst_suppression",
-    "make_burst_suppression_vector", "make_lateral_line_localize", "make_lateral_line_localize_vector",
+    "CONTROL", "NAMESPACE", "REFERENCE", "RUN_ARGUMENTS", "S4_TASKS", "SYSTEMS", "TASKS", "env_ids",
+    "make_burst_suppression", "make_burst_suppression_vector", "make_lateral_line_localize", "make_lateral_line_localize_vector",
     "make_lif_rate_track", "make_lif_rate_track_vector", "make_neural_task", "make_neural_task_vector", "make_pattern",
     "make_pattern_vector", "make_rate_clamp", "make_rate_clamp_vector", "make_ring_steer", "make_ring_steer_vector",
-    "register_envs", "valid_kwargs",
+    "named_with_defaults", "register_envs", "registered_defaults", "valid_kwargs",
 ]
 
 NAMESPACE = "livn_rl"
@@ -57,6 +63,11 @@ REFERENCE = {
 S4_TASKS = ("Pendulum",)
 _INTERNAL = {"self", "simulation", "copy", "args", "kwargs"}
 _VECTOR_ONLY = ("max_episode_steps", "autoreset_mode")
+#: Arguments that say how to run an env, not what it is: never registered.
+RUN_ARGUMENTS = ("target", "backend", "render_mode")
+#: What the caller's env derives and therefore never registers: a population encoder's size (the task's action
+#: size) and a decoder's output space (the task's action space).
+_DERIVED = {"n_values", "output_space"}
 
 
 def valid_kwargs(env_class: type[LivnEnv]) -> list[str]:
@@ -72,6 +83,39 @@ def valid_kwargs(env_class: type[LivnEnv]) -> list[str]:
         if name not in _INTERNAL and name not in names:
             names.append(name)
     return names
+
+
+def _signature_defaults(cls: type) -> dict[str, Any]:
+    return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def registered_defaults(env_class: type[LivnEnv]) -> dict[str, Any]:
+    """Every argument that defines an env of ``env_class`` with its default (that of the most derived signature
+    that has one), without :data:`RUN_ARGUMENTS`."""
+    defaults: dict[str, Any] = {}
+    for cls in env_class.__mro__:
+        if isinstance(cls, type) and issubclass(cls, LivnEnv):
+            for name, value in _signature_defaults(cls).items():
+                defaults.setdefault(name, value)
+    return {name: defaults[name] for name in valid_kwargs(env_class) if name in defaults and name not in RUN_ARGUMENTS}
+
+
+def named_with_defaults(registry: dict[str, type], name: str) -> dict[str, Any]:
+    """``{"name": name, **every parameter's default}`` of a built-in encoder or decoder, without what the env
+    derives (its size, its output space)."""
+    defaults = _signature_defaults(registry[name])
+    return {"name": name, **{k: v for k, v in defaults.items() if k not in _DERIVED}}
+
+
+def _task_kwargs(task: str, system: str) -> dict[str, Any]:
+    """The registered kwargs of a task through the culture: every default, with the task's own window."""
+    from livn_rl.encoders import DECODERS, ENCODERS
+
+    defaults = registered_defaults(NeuralTaskEnv)
+    return {**defaults, "task": task, "system": system, "window_ms": TASK_WINDOWS_MS[task],
+            "encoder": named_with_defaults(ENCODERS, defaults["encoder"]),
+            "decoder": named_with_defaults(DECODERS, defaults["decoder"])}
 
 
 def _check(env_class: type[LivnEnv], kwargs: dict, extra: tuple[str, ...] = ()) -> None:
@@ -167,14 +211,13 @@ def env_ids() -> list[str]:
 def register_envs() -> None:
     """Register every livn_rl env (idempotent)."""
     module = __name__
-    entries = [(name, NeuralTaskEnv, steps, {"task": task}, SYSTEMS + (("S4",) if name in S4_TASKS else ()))
-               for name, (task, steps) in TASKS.items()]
-    entries += [(name, cls, steps, {}, systems) for name, (cls, steps, systems) in CONTROL.items()]
-    registrations = [
-        (f"{NAMESPACE}/{name}-{system}-v0", cls, steps, {**kwargs, "system": system})
-        for name, cls, steps, kwargs, systems in entries for system in systems
-    ]
-    registrations += [(f"{NAMESPACE}/{name}-v0", cls, steps, dict(kwargs)) for name, (cls, steps, kwargs) in REFERENCE.items()]
+    registrations = [(f"{NAMESPACE}/{name}-{system}-v0", NeuralTaskEnv, steps, _task_kwargs(task, system))
+                     for name, (task, steps) in TASKS.items()
+                     for system in SYSTEMS + (("S4",) if name in S4_TASKS else ())]
+    registrations += [(f"{NAMESPACE}/{name}-{system}-v0", cls, steps, {**registered_defaults(cls), "system": system})
+                      for name, (cls, steps, systems) in CONTROL.items() for system in systems]
+    registrations += [(f"{NAMESPACE}/{name}-v0", cls, steps, {**registered_defaults(cls), **kwargs})
+                      for name, (cls, steps, kwargs) in REFERENCE.items()]
     for env_id, cls, steps, kwargs in registrations:
         if env_id in gym.registry:
             continue

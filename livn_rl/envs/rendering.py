@@ -20,7 +20,8 @@ def draw_frame(env, history: list[Recording], task_frame: np.ndarray | None) -> 
     ax_raster, ax_mea = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
     if history:
         recent = Recording.concatenate(history)
-        ax_raster.set_title("culture", fontsize=10, loc="left")
+        # above the raster's legend, which takes two rows for more than three populations
+        ax_raster.set_title("culture", fontsize=10, loc="left", pad=4 if len(env.system.populations) <= 3 else 26)
         plot_raster(ax_raster, recent, env.system)
         ax_raster.axvspan(history[-1].t_start_ms, history[-1].t_stop_ms, color="0.85", zorder=0)
         rates = history[-1].channel_rates_hz[0]
@@ -28,7 +29,8 @@ def draw_frame(env, history: list[Recording], task_frame: np.ndarray | None) -> 
         ax_raster.set_title("no window simulated yet", fontsize=10, loc="left")
         ax_raster.set_xlabel("time (ms)")
         rates = None
-    plot_mea(ax_mea, env.system, env.mea, channel_rates_hz=rates, stimulated=env._stimulated_channels)
+    plot_mea(ax_mea, env.system, env.mea, channel_rates_hz=rates, stimulated=env._stimulated_channels,
+             drive=env._last_drive)
     ax_mea.get_legend().remove()  # the frame is small; the colours speak for themselves
     ax_mea.set_title("last window (stimulated: orange)", fontsize=10, loc="left")
     if task_frame is not None:

@@ -9,6 +9,7 @@ import numpy as np
 from livn_rl.checks import check_number, check_whole
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
+from livn_rl.stimulus import NeuronDrive
 from livn_rl.systems.ring import RingAttractorSystem, population_vector, wrap_deg
 
 __all__ = ["RingSteerEnv"]
@@ -148,8 +149,7 @@ class RingSteerEnv(LivnEnv):
         current = self.system.sector_current(sectors)
         if self._episode_steps < self.cue_steps:
             current = current + self._cue_current_pa()
-        self.simulation.set_neuron_variable("I_ext", current * pA, copy=self.copy)
-        return None
+        return NeuronDrive({"I_ext": current * pA})
 
     def _outcome(self, action, recording: Recording):
         obs, angle, strength = self._observe(recording)

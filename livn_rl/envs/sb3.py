@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import gymnasium as gym
@@ -18,8 +19,11 @@ from livn_rl.envs.vector import LivnVectorEnv
 
 class LivnSB3VecEnv(VecEnv):
     """A stable-baselines3 ``VecEnv`` over a :class:`~livn_rl.envs.vector.LivnVectorEnv` in SAME_STEP auto-reset
-    mode: a finished copy's last observation is in ``infos[k]["terminal_observation"]``, time-limit ends carry
-    ``infos[k]["TimeLimit.truncated"] = True``, and the returned observation already starts the next episode.
+    mode, which behaves like SB3's ``VecMonitor`` around a vec env: a finished copy's last observation is in
+    ``infos[k]["terminal_observation"]``, time-limit ends carry ``infos[k]["TimeLimit.truncated"] = True``, the
+    returned observation already starts the next episode, and ``infos[k]["episode"]`` holds the episode's return
+    ``r``, length ``l`` and the seconds ``t`` since this vec env was made (so SB3 logs ``rollout/ep_rew_mean`` and
+    ``evaluate_policy`` counts whole episodes). ``set_options`` gives each copy its own reset options.
 
     :param venv: the vector env (must use ``AutoresetMode.SAME_STEP``)
     """
@@ -30,6 +34,10 @@ class LivnSB3VecEnv(VecEnv):
         self.venv = venv
         super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
         self._actions: np.ndarray | None = None
+        # the episode statistics, kept as VecMonitor keeps them (float32 returns, int32 lengths, time since creation)
+        self.t_start = time.time()
+        self.episode_returns = np.zeros(self.num_envs, np.float32)
+        self.episode_lengths = np.zeros(self.num_envs, np.int32)
 
     @property
     def envs(self) -> list[gym.Env]:
@@ -37,10 +45,12 @@ class LivnSB3VecEnv(VecEnv):
 
     def reset(self) -> np.ndarray:
         seeds = None if all(s is None for s in self._seeds) else [s for s in self._seeds]
-        options = self._options[0] or None
+        options = [o or None for o in self._options]
         observations, self.reset_infos = self.venv.reset_copies(seed=seeds, options=options)
         self._reset_seeds()
         self._reset_options()
+        self.episode_returns[:] = 0
+        self.episode_lengths[:] = 0
         return self.venv.batch_observations(observations)
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -48,14 +58,21 @@ class LivnSB3VecEnv(VecEnv):
 
     def step_wait(self):
         observations, rewards, terminated, truncated, infos = self.venv.step_copies(self._actions)
+        rewards = rewards.astype(np.float32)
         dones = terminated | truncated
+        self.episode_returns += rewards
+        self.episode_lengths += 1
         for k in np.flatnonzero(dones):
             reset_info = infos[k]
             infos[k] = dict(reset_info.pop("final_info"))
             infos[k]["terminal_observation"] = reset_info.pop("final_obs")
             infos[k]["TimeLimit.truncated"] = bool(truncated[k] and not terminated[k])
+            infos[k]["episode"] = {"r": self.episode_returns[k], "l": self.episode_lengths[k],
+                                   "t": round(time.time() - self.t_start, 6)}
+            self.episode_returns[k] = 0
+            self.episode_lengths[k] = 0
             self.reset_infos[k] = reset_info
-        return self.venv.batch_observations(observations), rewards.astype(np.float32), dones, infos
+        return self.venv.batch_observations(observations), rewards, dones, infos
 
     def close(self) -> None:
         self.venv.close()
@@ -79,7 +96,16 @@ class LivnSB3VecEnv(VecEnv):
         return [getattr(env, method_name)(*method_args, **method_kwargs) for env in self._targets(indices)]
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        return [False for _ in self._targets(indices)]  # copies are never wrapped: the vector env is the wrapper
+        """Whether each copy is wrapped in ``wrapper_class``. The vector env does for every copy what SB3's
+        ``Monitor`` does (episode statistics in the infos) and, with a time limit, what ``TimeLimit`` does, so
+        those (and their bases, ``gym.Wrapper`` included) count as wrapped; any other wrapper only if a copy
+        really has it."""
+        from stable_baselines3.common.env_util import is_wrapped
+        from stable_baselines3.common.monitor import Monitor
+
+        provided = [Monitor] + ([gym.wrappers.TimeLimit] if self.venv.max_episode_steps is not None else [])
+        done_here = any(issubclass(cls, wrapper_class) for cls in provided)
+        return [done_here or is_wrapped(env, wrapper_class) for env in self._targets(indices)]
 
 
 def make_sb3_vec_env(env_id: str, n_envs: int = 1, seed: int | None = None, **kwargs: Any) -> LivnSB3VecEnv:

@@ -38,7 +38,8 @@ class LivnVectorEnv(VectorEnv):
     :param system: the culture, as for the single env
     :param noise: background noise on or off
     :param dt_ms: simulation time step (ms)
-    :param target: Brian2 code generation target
+    :param target: Brian2 code generation target of the runtime backend
+    :param backend: engine backend, ``"auto"``, ``"standalone"`` or ``"runtime"``
     :param render_mode: ``None`` or ``"rgb_array"`` (:meth:`render` returns one frame per copy)
     :param env_kwargs: the single env's other arguments (each copy gets its own deep copy)
     """
@@ -54,6 +55,7 @@ class LivnVectorEnv(VectorEnv):
         noise: bool = True,
         dt_ms: float = 0.1,
         target: str = "auto",
+        backend: str = "auto",
         render_mode: str | None = None,
         **env_kwargs: Any,
     ) -> None:
@@ -71,7 +73,7 @@ class LivnVectorEnv(VectorEnv):
         # a probe env validates the arguments and builds the system before anything is simulated
         probe = env_class(system=system, noise=noise, dt_ms=dt_ms, target=target, **copy_module.deepcopy(env_kwargs))
         self.simulation = Simulation(probe.system, seed=0, n_copies=int(num_envs), dt_ms=dt_ms, target=target,
-                                     background=bool(noise))
+                                     backend=backend, background=bool(noise))
         probe.close()
         self.envs: list[LivnEnv] = [
             env_class(system=self.simulation.system, noise=noise, dt_ms=dt_ms, target=target, render_mode=render_mode,
@@ -100,9 +102,17 @@ class LivnVectorEnv(VectorEnv):
             infos = self._add_info(infos, info, k)
         return self.batch_observations(observations), infos
 
-    def reset_copies(self, *, seed: int | list[int | None] | None = None, options: dict | None = None) -> tuple[list, list[dict]]:
+    def reset_copies(self, *, seed: int | list[int | None] | None = None,
+                     options: dict | list[dict | None] | None = None) -> tuple[list, list[dict]]:
         """Reset every copy; per-copy observations and infos (for adapters). ``seed`` is an int (copy ``k`` gets
-        ``seed + k``), one seed per copy, or None."""
+        ``seed + k``), one seed per copy, or None; ``options`` one dict for every copy, one per copy, or None."""
+        if options is None or isinstance(options, dict):
+            per_copy = [options] * self.num_envs
+        else:
+            per_copy = list(options)
+            if len(per_copy) != self.num_envs:
+                raise ValueError(f"reset needs one options dict per copy ({self.num_envs}) or a single dict, got "
+                                 f"{len(per_copy)}")
         if seed is None:
             seeds: list[int | None] = [None] * self.num_envs
         elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
@@ -112,7 +122,7 @@ class LivnVectorEnv(VectorEnv):
             if len(seeds) != self.num_envs:
                 raise ValueError(f"reset needs one seed per copy ({self.num_envs}) or a single int, got {len(seeds)}")
         self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seeds[0])
-        results = [env.reset(seed=s, options=options) for env, s in zip(self.envs, seeds)]
+        results = [env.reset(seed=s, options=o) for env, s, o in zip(self.envs, seeds, per_copy)]
         self.simulation.reset(int(self._np_random.integers(2**31)))
         self.simulation.reset_copies(range(self.num_envs), [env.culture_seed for env in self.envs])
         self._steps[:] = 0
@@ -139,7 +149,7 @@ class LivnVectorEnv(VectorEnv):
                 continue
             action, clipped = env.check_action(actions[k])
             checked.append((action, clipped))
-            per_copy.append(env.stimulus(action))
+            per_copy.append(env.apply_stimulus(env.stimulus(action)))
         stimuli = stack_copies(per_copy, self.simulation.n_channels, self.window_ms, self.simulation.dt_ms)
         recording = self.simulation.step(stimuli if np.any(stimuli) else None, self.window_ms)
 

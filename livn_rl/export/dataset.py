@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from livn_rl.data import DatasetError, dataset_meta, load_dataset
+from livn_rl.data.identity import describe_differences, require_identity
 from livn_rl.data.store import META_FILE, completed_shards, shard_sizes
 from livn_rl.export.metadata import ExportError, SystemInfo
 from livn_rl.export.session import STIMULATION_DTYPE, Session, pulse_table
@@ -31,8 +32,8 @@ def finished_shards(folder: str | Path) -> list[bool]:
         raise ExportError(str(err)) from None
 
 
-def _system(meta: dict, system):
-    """The dataset's system, rebuilt from its spec (or ``system``) and checked against the metadata."""
+def _system(meta: dict, system, folder: Path):
+    """The dataset's system, rebuilt from its spec (or ``system``) and checked against the dataset's identity."""
     from livn_rl.systems import make_system
 
     spec = system if system is not None else meta["system"]["spec"]
@@ -40,19 +41,12 @@ def _system(meta: dict, system):
         raise ExportError(f"the dataset's system {meta['system']['name']!r} was given as a config object, so it cannot "
                           f"be rebuilt from the metadata; pass the system (a name or config file: --system)")
     try:
+        recorded = require_identity(meta, folder)
         built = make_system(spec)
-    except ValueError as err:
+    except (ValueError, DatasetError) as err:
         raise ExportError(f"cannot build the dataset's system from {spec!r}: {err}") from None
-    expected = meta["system"]
-    populations = [{"name": p.name, "start": p.start, "stop": p.stop} for p in built.populations]
-    problems = []
-    if built.n_neurons != expected["n_neurons"] or populations != expected["populations"]:
-        problems.append(f"{built.n_neurons} neurons in {populations}, the dataset's {expected['n_neurons']} in "
-                        f"{expected['populations']}")
-    positions = np.asarray(meta["mea"]["positions_um"])
-    if built.mea is None or built.mea.positions_um.shape != positions.shape or not np.allclose(
-            built.mea.positions_um, positions, atol=1e-3):
-        problems.append("its MEA's electrodes are not where the dataset's were")
+    problems = describe_differences({"system": recorded["system"], "mea": recorded["mea"]},
+                                    {"system": built.identity(), "mea": built.mea.to_dict()}, "dataset", "rebuilt")
     if problems:
         raise ExportError(f"system {spec!r} is not the one the dataset was made with: {'; '.join(problems)}")
     return built
@@ -91,7 +85,7 @@ def dataset_session(folder: str | Path, *, shard: int | None = None, system=None
         first = shard * int(meta["shard_size"])
         index = trials.column("trial").to_numpy()
         trials = trials.filter((index >= first) & (index < first + sizes[shard]))
-    built = _system(meta, system)
+    built = _system(meta, system, folder)
     window = float(meta["window_ms"])
     n = trials.num_rows
     start = np.arange(n) * window

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from livn_rl.identity import config_hash
 from livn_rl.mea import MEA
 from livn_rl.systems import Population
 
@@ -30,7 +30,7 @@ def _plain(value: Any) -> Any:
         return value.item()
     if hasattr(value, "to_dict"):
         return value.to_dict()
-    raise TypeError(f"cannot describe {type(value).__name__} in a config hash")
+    raise TypeError(f"cannot describe {type(value).__name__} as plain config data")
 
 
 def _config_of(system) -> dict | None:
@@ -38,23 +38,17 @@ def _config_of(system) -> dict | None:
     return json.loads(json.dumps(config.to_dict(), default=_plain)) if hasattr(config, "to_dict") else None
 
 
-def system_config_hash(system) -> str:
-    """SHA-256 (hex) of everything that defines ``system``: its config (when it has one), its description (cell
-    parameters, populations, the ring's serotonin, ...) and its MEA, as canonical JSON.
-
-    Two systems with the same hash build the same network on the same electrodes. (Dataset metadata will carry a
-    content hash of the config too; the two are to become one function.)
+def system_config_hash(system, mea: MEA | None = None) -> str:
+    """The content hash of everything that defines ``system`` on its electrodes: its
+    :meth:`~livn_rl.systems.System.identity` (class and full config, seeds and connectivity included) and the MEA's
+    layout and physics, hashed by :func:`livn_rl.identity.config_hash` as dataset identities are. Two systems with
+    one hash build the same network on the same electrodes.
 
     :param system: a :class:`~livn_rl.systems.System`
+    :param mea: the electrode array (default: the system's own)
     """
-    content = {
-        "system": type(system).__name__,
-        "config": _config_of(system),
-        "description": system.describe(),
-        "mea": system.mea.to_dict() if system.mea is not None else None,
-    }
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_plain)
-    return hashlib.sha256(text.encode()).hexdigest()
+    mea = mea if mea is not None else system.mea
+    return config_hash({"system": system.identity(), "mea": None if mea is None else mea.to_dict()})
 
 
 @dataclass
@@ -63,7 +57,7 @@ class SystemInfo:
 
     :param name: system name, e.g. ``"S2"``
     :param kind: the System class, e.g. ``"Culture"``
-    :param config_hash: :func:`system_config_hash` of the system
+    :param config_hash: :func:`system_config_hash` of the system (``"sha256:"`` and 64 hex digits)
     :param config: its config as plain data (``None`` for systems without one)
     :param description: its :meth:`~livn_rl.systems.System.describe`
     :param positions_um: ``(n_neurons, 3)`` soma positions (um)
@@ -85,7 +79,7 @@ class SystemInfo:
         mea = mea if mea is not None else system.mea
         if mea is None:
             raise ExportError(f"system {system.name!r} has no MEA; pass the MEA it was recorded through")
-        return cls(system.name, type(system).__name__, system_config_hash(system), _config_of(system),
+        return cls(system.name, type(system).__name__, system_config_hash(system, mea), _config_of(system),
                    json.loads(json.dumps(system.describe(), default=_plain)), np.asarray(system.positions_um, float),
                    list(system.populations), mea)
 

@@ -84,7 +84,7 @@ def _general(session: Session) -> tuple[str, str, str]:
     simulated = "The data is simulated: no animal, tissue or cell was recorded."
     experiment = (f"Simulated {session.kind} of the {info.kind} {info.name!r} on a {info.mea.n_channels}-electrode "
                   f"multi-electrode array, made with livn_rl. {simulated}")
-    subject = (f"Simulated culture {info.name!r} ({info.kind}): {info.n_neurons} model neurons ({pops}). Config SHA-256 "
+    subject = (f"Simulated culture {info.name!r} ({info.kind}): {info.n_neurons} model neurons ({pops}). Config hash "
                f"{info.config_hash}. Seed {md.get('seed')}. Made with {versions}. {simulated}")
     collection = (f"Brian2 integrated the model's equations with a {session.dt_ms:g} ms time step. 'units' holds every "
                   f"spike of every neuron (ground truth). Each electrode detected the spikes of nearby cells with a "
@@ -132,7 +132,8 @@ def build_nwbfile(session: Session, *, experimenter: str | None = None, institut
         **({"source_script": md["command"], "source_script_file_name": "livn-rl"} if md.get("command") else {}),
         stimulus_notes="biphasic (cathodic first) or monophasic current pulses on MEA electrodes; see intervals/stimulation",
         experimenter=experimenter, institution=institution, lab=lab,
-        subject=Subject(subject_id=f"{safe_name}-{info.config_hash[:12]}", description=subject, sex="O"),
+        subject=Subject(subject_id=f"{safe_name}-{info.config_hash.removeprefix('sha256:')[:12]}", description=subject,
+                        sex="O"),
     )
     _add_electrodes(nwb, session)
     _add_units(nwb, session)

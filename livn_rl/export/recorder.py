@@ -13,6 +13,7 @@ from livn_rl.envs.base import LivnEnv
 from livn_rl.export.metadata import EXPORT_PACKAGES, SystemInfo
 from livn_rl.export.session import STIMULATION_DTYPE, Session, now_iso, pulse_table
 from livn_rl.recording import Recording
+from livn_rl.stimulus import NeuronDrive
 
 __all__ = ["RecordEpisode"]
 
@@ -108,6 +109,8 @@ class RecordEpisode(gym.Wrapper):
             stimulus = step["stimulus"]
             if isinstance(stimulus, (list, tuple)):
                 stimulation.append(pulse_table(stimulus, window.t_start_ms, trial=k))
+            elif isinstance(stimulus, NeuronDrive):
+                continue  # the reference circuits' direct drive of neurons: no MEA stimulation to record
             elif stimulus is not None:  # channel currents on the simulation grid
                 rows = int(round(window.duration_ms / dt_ms))
                 if currents is None:

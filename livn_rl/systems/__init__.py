@@ -103,7 +103,8 @@ def load_config(path: str | Path) -> CultureConfig:
         base = data.pop("extends")
         if base not in PREDEFINED:
             raise ValueError(f"system config {str(path)!r} extends unknown system {base!r}; choose from {list_systems()}")
-        data = {**PREDEFINED[base], **data}
+        # a changed S2 is not S2: without a name of its own it is named after its file
+        data = {**PREDEFINED[base], "name": path.stem, "description": f"{base} with the changes in {path.name}", **data}
     try:
         return CultureConfig.from_dict(data)
     except (TypeError, ValueError) as err:

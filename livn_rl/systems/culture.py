@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
+from livn_rl.identity import class_path
 from livn_rl.mea import MEA
 from livn_rl.systems.cells import (
     IZHIKEVICH_EQUATIONS,
@@ -268,6 +269,9 @@ class Culture(System):
 
     def set_background(self, built: BuiltSystem, enabled: bool) -> None:
         built.neurons.noise_gain = 1.0 if enabled else 0.0
+
+    def identity(self) -> dict:
+        return {"class": class_path(self), "config": self.config.to_dict()}
 
     def describe(self) -> dict:
         cfg = self.config

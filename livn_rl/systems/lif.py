@@ -1,6 +1,7 @@
 """Reference circuit 1: the leaky integrate-and-fire (LIF) neuron, in discrete and in continuous time.
 
-Discrete time (the Loihi / lava-nc current-based form), :func:`simulate_lif`::
+Discrete time (the Loihi / lava-nc current-based form), :func:`simulate_lif` (one step at a time:
+:class:`DiscreteLIF`)::
 
     s_in[t] ~ Bernoulli(rate)                  input spikes
     a[t]    = w * s_in[t],  w = threshold * spike_fraction
@@ -34,19 +35,107 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from livn_rl.checks import check_number, check_whole
+from livn_rl.identity import class_path
 from livn_rl.mea import MEA
 from livn_rl.systems.system import STIMULUS_EQUATION, BuiltSystem, Population, System
 
 __all__ = [
-    "LIFSystem", "LIF_EQUATIONS", "LIF_RESET", "LIF_THRESHOLD", "as_quantity", "lif_rate", "make_lif", "simulate_lif",
+    "DiscreteLIF", "LIFStep", "LIFSystem", "LIF_EQUATIONS", "LIF_RESET", "LIF_THRESHOLD", "as_quantity", "lif_rate", "make_lif", "simulate_lif",
 ]
 
 # ------------------------------------------------------------------------------------------------ discrete time
+
+
+class LIFStep(NamedTuple):
+    """What one step of :class:`DiscreteLIF` did."""
+
+    input: int  #: the Bernoulli input spike (0 or 1)
+    current: float  #: ``u`` after the step
+    v: float  #: ``v`` after the step (0 after an output spike)
+    spike: int  #: the output spike (1 when ``v`` reached the threshold)
+
+
+class DiscreteLIF:
+    """The discrete-time LIF neuron of :func:`simulate_lif`, one step at a time: the recurrence itself, for runs
+    without a fixed length (a live stream) and with parameters that may change between steps.
+
+    ``u`` and ``v`` start at 0; step ``t`` draws ``s_in[t]`` from the seeded generator (one uniform number per step,
+    so a stepper and :func:`simulate_lif` with the same seed see the same input spikes), updates ``u`` and ``v`` and
+    resets ``v`` to 0 when it reaches the threshold.
+
+    >>> neuron = DiscreteLIF(rate=0.08, dv=0.04, spike_fraction=0.4, seed=1)
+    >>> step = neuron.step()                   # LIFStep(input=0, current=0.0, v=0.0, spike=0)
+    >>> neuron.set(rate=0.5)                   # from the next step on
+
+    :param rate: probability of an input spike per step, in [0, 1]
+    :param threshold: spike threshold (> 0)
+    :param spike_fraction: synaptic weight as a fraction of the threshold (>= 0): ``w = threshold * spike_fraction``
+    :param dv: membrane decay per step, in [0, 1] (0: no leak, 1: no memory)
+    :param du: synaptic current decay per step, in [0, 1] (1: the input acts for one step only)
+    :param bias: constant input added to ``v`` at every step
+    :param seed: seed of the input spikes (same seed, same input); ``None`` draws fresh entropy
+    """
+
+    #: The parameters :meth:`set` changes, with the range each must lie in (as :func:`check_number` arguments).
+    PARAMETERS = {
+        "rate": ("rate (an input spike probability)", {"low": 0.0, "high": 1.0}),
+        "threshold": ("threshold", {"low": 0.0, "low_open": True}),
+        "spike_fraction": ("spike_fraction", {"low": 0.0}),
+        "dv": ("dv", {"low": 0.0, "high": 1.0}),
+        "du": ("du", {"low": 0.0, "high": 1.0}),
+        "bias": ("bias", {}),
+    }
+
+    def __init__(self, rate: float = 0.08, threshold: float = 1.0, spike_fraction: float = 0.4, dv: float = 0.04,
+                 du: float = 1.0, bias: float = 0.0, seed: int | None = 1) -> None:
+        self.rate = self.threshold = self.spike_fraction = self.dv = self.du = self.bias = 0.0
+        self.set(rate=rate, threshold=threshold, spike_fraction=spike_fraction, dv=dv, du=du, bias=bias)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"seed must be a whole number >= 0 or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self.rng = np.random.default_rng(seed)
+        self.u = 0.0
+        self.v = 0.0
+
+    @property
+    def weight(self) -> float:
+        """The synaptic weight ``threshold * spike_fraction``."""
+        return self.threshold * self.spike_fraction
+
+    def parameters(self) -> dict[str, float]:
+        """The current parameters by name."""
+        return {name: getattr(self, name) for name in self.PARAMETERS}
+
+    def set(self, **values: float) -> None:
+        """Change parameters (by the names of :attr:`PARAMETERS`) from the next step on; every value is checked
+        before any is changed.
+
+        :raises ValueError: an unknown name, or a value outside its range (the message names both)
+        """
+        unknown = sorted(set(values) - set(self.PARAMETERS))
+        if unknown:
+            raise ValueError(f"unknown LIF parameter(s) {unknown}; the parameters are {list(self.PARAMETERS)}")
+        checked = {}
+        for name, value in values.items():
+            label, bounds = self.PARAMETERS[name]
+            checked[name] = check_number(label, value, **bounds)
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+    def step(self) -> LIFStep:
+        """One step of the recurrence."""
+        s_in = int(self.rng.random() < self.rate)
+        self.u = (1.0 - self.du) * self.u + self.weight * s_in
+        self.v = (1.0 - self.dv) * self.v + self.u + self.bias
+        spike = int(self.v >= self.threshold)
+        if spike:
+            self.v = 0.0
+        return LIFStep(s_in, self.u, self.v, spike)
 
 
 def simulate_lif(
@@ -63,7 +152,7 @@ def simulate_lif(
 
     Step ``t`` (0-based) draws ``s_in[t]``, then updates ``u`` and ``v`` from their values at ``t - 1`` (zero before
     the first step), then spikes and resets ``v`` to 0 if ``v[t] >= threshold``. The recorded ``v[t]`` is the value
-    after the reset, so it never reaches the threshold.
+    after the reset, so it never reaches the threshold. :class:`DiscreteLIF` steps the same recurrence.
 
     :param num_steps: number of time steps (>= 1)
     :param rate: probability of an input spike per step, in [0, 1]
@@ -78,42 +167,20 @@ def simulate_lif(
         (steps with an output spike), ``threshold``, ``weight`` and the ``parameters`` used
     """
     check_whole("num_steps", num_steps, 1)
-    rate = check_number("rate (an input spike probability)", rate, 0.0, 1.0)
-    threshold = check_number("threshold", threshold, 0.0, low_open=True)
-    spike_fraction = check_number("spike_fraction", spike_fraction, 0.0)
-    dv = check_number("dv", dv, 0.0, 1.0)
-    du = check_number("du", du, 0.0, 1.0)
-    bias = check_number("bias", bias)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a whole number >= 0 or None, got {seed!r}")
-
-    rng = np.random.default_rng(seed)
-    s_in = rng.random(int(num_steps)) < rate
-    weight = threshold * spike_fraction
-    u_trace = np.empty(num_steps)
-    v_trace = np.empty(num_steps)
-    s_out = np.zeros(num_steps, dtype=np.int64)
-    u = v = 0.0
-    for t in range(num_steps):  # a recurrence: sequential by nature
-        u = (1.0 - du) * u + weight * s_in[t]
-        v = (1.0 - dv) * v + u + bias
-        if v >= threshold:
-            s_out[t] = 1
-            v = 0.0
-        u_trace[t], v_trace[t] = u, v
+    neuron = DiscreteLIF(rate=rate, threshold=threshold, spike_fraction=spike_fraction, dv=dv, du=du, bias=bias,
+                         seed=seed)
+    steps = [neuron.step() for _ in range(int(num_steps))]  # a recurrence: sequential by nature
+    spikes = [s.spike for s in steps]
     return {
         "t": list(range(int(num_steps))),
-        "input": s_in.astype(np.int64).tolist(),
-        "current": u_trace.tolist(),
-        "membrane_potential": v_trace.tolist(),
-        "spikes": s_out.tolist(),
-        "spike_steps": np.flatnonzero(s_out).tolist(),
-        "threshold": threshold,
-        "weight": weight,
-        "parameters": {
-            "num_steps": int(num_steps), "rate": rate, "threshold": threshold, "spike_fraction": spike_fraction,
-            "dv": dv, "du": du, "bias": bias, "seed": None if seed is None else int(seed),
-        },
+        "input": [s.input for s in steps],
+        "current": [s.current for s in steps],
+        "membrane_potential": [s.v for s in steps],
+        "spikes": spikes,
+        "spike_steps": [t for t, spike in enumerate(spikes) if spike],
+        "threshold": neuron.threshold,
+        "weight": neuron.weight,
+        "parameters": {"num_steps": int(num_steps), **neuron.parameters(), "seed": neuron.seed},
     }
 
 
@@ -392,6 +459,10 @@ class LIFSystem(System):
     def stimulus_gain(self) -> np.ndarray:
         """Each neuron's capacitance over 100 pF, as for the cultures' cells."""
         return self.capacitance / 100e-12
+
+    def identity(self) -> dict:
+        return {"class": class_path(self), "name": self.name, "reset": self.reset_mode,
+                "params_si": dict(self.params), "positions_um": self.positions_um}
 
     def describe(self) -> dict:
         units = {"tau": 1e-3, "R": 1e6, "V_rest": 1e-3, "V_th": 1e-3, "V_reset": 1e-3, "t_ref": 1e-3, "tau_w": 1e-3,

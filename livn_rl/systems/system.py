@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from livn_rl.identity import class_path
+
 __all__ = ["BuiltSystem", "Population", "STIMULUS_EQUATION", "System"]
 
 #: The stimulation term every system adds to its input current. The engine defines ``stim_current`` (a 2-D
@@ -115,6 +117,14 @@ class System(ABC):
 
     def set_background(self, built: BuiltSystem, enabled: bool) -> None:
         """Switch the background noise on or off without rebuilding (systems without noise ignore it)."""
+
+    def identity(self) -> dict:
+        """Everything that defines this network, as data (:func:`livn_rl.identity.config_hash` hashes it): with the
+        same livn_rl version, two systems of equal identity build the same network. Generated systems give their
+        class and full config (seeds and connectivity parameters included). This default, for systems without a
+        config, gives the class, :meth:`describe` and every neuron's position; override it when more defines your
+        system (connections, weights)."""
+        return {"class": class_path(self), "description": self.describe(), "positions_um": self.positions_um}
 
     def describe(self) -> dict:
         """A JSON-serialisable summary for ``livn-rl systems`` and dataset cards."""

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from livn_rl.identity import class_path, config_hash
 from livn_rl.mea import MEA
 from livn_rl.systems.lateral_line.config import LateralLineConfig, STDPConfig
 from livn_rl.systems.lateral_line.hydrodynamics import afferent_positions_cm, afferent_rates
@@ -343,6 +344,11 @@ class LateralLineSystem(System):
         """The built-in (initial) summed incoming weight of projection ``key`` per neuron of one copy (mV)."""
         projection = self.connections[key]
         return np.bincount(projection["j"], projection["w_mv"], self.n_neurons)
+
+    def identity(self) -> dict:
+        # the plastic weights (the seed's or loaded ones) by their hash: thousands of values do not belong in a card
+        return {"class": class_path(self), "config": self.config.to_dict(), "seed": self.seed,
+                "weights_mv_hash": {key: config_hash(self.connections[key]["w_mv"]) for key in PLASTIC}}
 
     def describe(self) -> dict:
         c = self.config

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from livn_rl.identity import class_path
 from livn_rl.mea import MEA
 from livn_rl.systems.cells import IZHIKEVICH_EQUATIONS, IZHIKEVICH_RESET, IZHIKEVICH_THRESHOLD, IzhikevichCell
 from livn_rl.systems.system import STIMULUS_EQUATION, BuiltSystem, Population, System
@@ -412,6 +413,10 @@ class RingAttractorSystem(System):
 
     def set_background(self, built: BuiltSystem, enabled: bool) -> None:
         built.neurons.background_on = 1.0 if enabled else 0.0
+
+    def identity(self) -> dict:
+        return {"class": class_path(self), "name": self.name, "config": self.config.to_dict(),
+                "serotonin_gain": self.serotonin_gain}
 
     def describe(self) -> dict:
         cfg = self.config

@@ -1,0 +1,61 @@
+"""Replay throughput: transitions per second of turning a dataset into an env's transitions.
+
+Samples one dataset of S2 (50 ms trials, population encoder, 200 trials per episode) into a scratch folder, then
+times :func:`livn_rl.data.transitions` into ``livn_rl/Pendulum-S2-v0`` (the identity check, loading, decoding every
+response, making every window's stimulus, stepping the task) and reports the median of ``--repeats`` runs. Writes
+``benchmarks/results/replay.json``. Run it with another checkout on ``PYTHONPATH`` to compare versions.
+
+    python benchmarks/replay.py
+    python benchmarks/replay.py --samples 3200 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import livn_rl
+from livn_rl.data import sample_dataset, transitions
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=1600, help="trials in the dataset (default %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed replays (default %(default)s)")
+    parser.add_argument("--out", default="benchmarks/results/replay.json", help="results file")
+    args = parser.parse_args(argv)
+
+    scratch = Path(tempfile.mkdtemp(prefix="livn_rl_replay_"))
+    try:
+        sample_dataset("S2", scratch / "d", samples=args.samples, encoder="population", progress=False)
+        transitions(scratch / "d", "livn_rl/Pendulum-S2-v0")  # warm-up: imports, the hub cache of the Parquet files
+        seconds = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            data = transitions(scratch / "d", "livn_rl/Pendulum-S2-v0")
+            seconds.append(time.perf_counter() - started)
+        assert len(data["obs"]) == args.samples
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    median = float(np.median(seconds))
+    out = {"command": "python benchmarks/replay.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "livn_rl": str(Path(livn_rl.__file__).parent), "samples": args.samples,
+           "seconds": [round(s, 3) for s in seconds], "median_seconds": round(median, 3),
+           "transitions_per_second": round(args.samples / median, 1),
+           "machine": f"{platform.machine()}, Python {platform.python_version()}"}
+    print(json.dumps(out, indent=2))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
