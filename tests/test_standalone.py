@@ -330,6 +330,8 @@ def test_bad_backend_arguments_are_named():
         Simulation(TINY_CULTURE, backend="gpu")
     with pytest.raises(ValueError, match="processes=3 is more than n_copies=2"):
         Simulation(TINY_CULTURE, n_copies=2, backend="standalone", processes=3)
+    with pytest.raises(ValueError, match="processes=2 is a setting of the standalone backend"):
+        Simulation(TINY_CULTURE, n_copies=2, backend="runtime", processes=2)
     with pytest.raises(ValueError, match="target='numpy' is a setting of the runtime backend"):
         Simulation(TINY_CULTURE, backend="standalone", target="numpy")
     with pytest.raises(ValueError, match="LateralLine.*backend='runtime'"):
@@ -351,3 +353,54 @@ def test_copies_split_over_two_programs_keep_every_guarantee(make_standalone):
     sim.reset_copies([0], [9])
     sim.step(None, 10.0)
     assert_same_spikes(first, protocol(make_standalone(seed=4, processes=2, record_voltages=[0, 2])))
+
+
+# ---------------------------------------------------------------------------------------------------- Ctrl-C
+def test_ctrl_c_stops_at_a_step_boundary_and_a_second_one_stops_a_long_step(tmp_path):
+    """docs/stopping.md on this backend: the first SIGINT raises KeyboardInterrupt once the step in progress is done
+    (the simulation steps on without reset); a second one inside a long step ends it at once, and reset() starts new
+    programs. The compiled programs ignore SIGINT themselves."""
+    from test_interrupts import Run
+
+    run = Run(f"""
+        import sys
+        sys.path.insert(0, {str(TESTS)!r})
+        from conftest import TINY_CULTURE
+        from livn_rl import Simulation
+        sim = Simulation(TINY_CULTURE, n_copies=2, seed=1, backend="standalone")
+        print("ready", flush=True)
+        steps = 0
+        try:
+            while True:
+                sim.step(None, 10.0)
+                steps += 1
+        except KeyboardInterrupt:
+            print("interrupted", steps, sim.time_ms, flush=True)
+        print("after", sim.step(None, 10.0).t_start_ms, flush=True)
+        print("long", flush=True)
+        try:
+            sim.step(None, 10_000_000.0)  # hours of simulated time: only the second Ctrl-C ends it
+            print("finished")
+        except KeyboardInterrupt:
+            print("stopped", flush=True)
+        try:
+            sim.step(None, 10.0)
+        except RuntimeError as err:
+            print("refused:", err, flush=True)
+        sim.reset(3)
+        print("reset", sim.step(None, 10.0).t_start_ms, flush=True)
+    """, tmp_path)
+    run.wait_for(lambda: "ready" in run.stdout, "the first steps")
+    time.sleep(1.0)
+    run.proc.send_signal(signal.SIGINT)
+    run.wait_for(lambda: "long" in run.stdout, "the step after the interrupt")
+    time.sleep(1.0)
+    assert run.interrupt(times=2) == 0, run.stderr
+    lines = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines()}
+    steps, time_ms = int(lines["interrupted"][0]), float(lines["interrupted"][1])
+    assert time_ms == pytest.approx(10.0 * (steps + 1)), "the interrupted step was finished and booked"
+    assert float(lines["after"][0]) == pytest.approx(time_ms)
+    assert "stopped" in lines and "finished" not in lines
+    assert "not running; call reset()" in run.stdout
+    assert float(lines["reset"][0]) == 0.0
+    assert "Traceback" not in run.stderr

@@ -126,6 +126,8 @@ class Simulation:
         if choice == "standalone" and self.target != "auto":
             raise ValueError(f"target={self.target!r} is a setting of the runtime backend; the standalone backend "
                              "compiles C++ (leave target='auto', or use backend='runtime')")
+        if requested == "runtime" and processes is not None:
+            raise ValueError(f"processes={processes} is a setting of the standalone backend, not of backend='runtime'")
         if not getattr(self.system, "supports_standalone", True):
             if choice == "standalone":
                 raise ValueError(f"system {self.system.name!r} reads or writes its Brian2 objects between steps, which "
