@@ -5,8 +5,8 @@ Trains stable-baselines3 SAC for ``--steps`` env steps per seed, evaluating the 
 ``--eval-every`` steps on fixed evaluation episodes (the same seeds for every policy). Writes
 ``<out>/results.json`` and ``<out>/learning_curve.png``.
 
-    livn-rl lateral-line --preset fast --run-name fast5 --seeds 5            # makes the artifact
-    python benchmarks/lateral_line_sac.py --artifact out/fast5/artifacts/stdp_seed_0.npz
+    livn-rl lateral-line --mode ll_fast --run-name fast5 --seed-start 0 --multi-seed 5   # makes the artifact
+    python benchmarks/lateral_line_sac.py --artifact out/fast5/artifacts/latest_seed_0.npz
 """
 
 from __future__ import annotations

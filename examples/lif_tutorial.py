@@ -1,10 +1,19 @@
-"""The LIF tutorial figures: the discrete LIF, a voltage trace, the F-I curve against theory, hard vs soft reset, a
-population raster and rate, and the effect of tau.
+"""The BrainPy LIF tutorial's protocols with its numbers, run on livn_rl's LIF (and the discrete LIF beside them).
 
-    python examples/lif_tutorial.py --out out/lif        # six PNGs; the first run compiles the LIF model (~1 min)
+    python examples/lif_tutorial.py --out out/lif        # six PNGs and the tutorial's printouts (about a minute;
+                                                         # the first run compiles the LIF model once)
     python examples/lif_tutorial.py --target numpy       # no compiler needed (slower)
 
-Every number printed comes from the simulations drawn; docs/lif.md explains the model.
+Parts as in the tutorial (V_rest = V_reset = -65 mV, V_th = -50 mV, tau = 10 ms, hard reset, dt = 0.1 ms):
+3. a 2 nA current for 200 ms: spike count, rate, mean ISI and ISI CV (lif_step_response.png);
+4. the F-I curve over 0-5 nA, 20 currents of 500 ms each, and the rheobase (lif_fi_curve.png);
+5. hard against soft reset at 3 nA for 200 ms, and how many % more the soft reset fires (lif_reset.png);
+6. 50 neurons with V(0) ~ Normal(-65 mV, 5 mV), 2.5 nA from 50 ms, 300 ms: raster and 10 ms population rate with
+   the onset marked (lif_population.png);
+7. tau = 5, 10 and 20 ms at 2 nA for 150 ms (lif_tau.png).
+The tutorial's R (BrainPy's default, 1 Ohm) makes its nA currents a few nV of drive: nothing would fire. R is
+scaled by 1e7 to 10 MOhm so that its currents mean the drive it plots (docs/lif.md). Every number printed comes
+from the simulations drawn.
 """
 
 from __future__ import annotations
@@ -13,37 +22,22 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from brian2 import mV, ms, nA
+from brian2 import ms
 from matplotlib.figure import Figure
 
-from livn_rl import Simulation
-from livn_rl.analysis import spike_trains
-from livn_rl.recording import Recording
-from livn_rl.experiments.lif import measure_fi_curve
-from livn_rl.systems.lif import LIFSystem, simulate_lif
+from livn_rl.experiments.lif import (
+    TUTORIAL_R_OHM, TUTORIAL_R_SCALE, tutorial_fi_curve, tutorial_population, tutorial_trace,
+)
+from livn_rl.systems.lif import simulate_lif
 
-SPIKE_TOP_MV = 20.0  # spikes are drawn as lines from the threshold up to here
-
-
-def _voltage_run(system: LIFSystem, steps: list[tuple[float, float]], target: str, dt_ms: float = 0.1):
-    """Run ``system`` through ``[(duration_ms, current_nA), ...]`` recording neuron 0; returns t, V (mV), spikes, I."""
-    with Simulation(system, seed=0, dt_ms=dt_ms, target=target, record_voltages=[0]) as sim:
-        parts = []
-        for duration, current in steps:
-            sim.set_neuron_variable("I_ext", current * nA)
-            parts.append(sim.run(duration))
-    t = np.concatenate([p.voltage_t_ms for p in parts])
-    v = np.concatenate([p.voltage_mv[0, 0] for p in parts])
-    spikes = np.concatenate([spike_trains(p, [0])[0] for p in parts])
-    current = np.concatenate([np.full(p.voltage_t_ms.size, c) for p, (_, c) in zip(parts, steps)])
-    return t, v, spikes, current
+V_TH, V_REST = -50.0, -65.0
 
 
-def _draw_voltage(ax, t, v, spikes, v_th: float, colour: str = "tab:blue", label: str | None = None) -> None:
-    ax.plot(t, v, color=colour, lw=1.0, label=label)
-    ax.vlines(spikes, v_th, SPIKE_TOP_MV, color=colour, lw=1.0)
-    ax.axhline(v_th, color="k", ls="--", lw=0.8)
-    ax.set_ylabel("V (mV)")
+def _voltage(ax, trace: dict, colour: str = "tab:blue", label: str | None = None) -> None:
+    ax.plot(trace["t_ms"], trace["v_mv"], color=colour, lw=1.5, label=label)
+    ax.axhline(V_TH, color="r", ls="--", alpha=0.7, label="Threshold" if label is None else None)
+    ax.set_ylabel("Voltage (mV)")
+    ax.grid(True, alpha=0.3)
 
 
 def figure_discrete(out: Path) -> None:
@@ -65,111 +59,95 @@ def figure_discrete(out: Path) -> None:
     print(f"discrete LIF: {sum(trace['input'])} input spikes, output spikes at steps {trace['spike_steps']}")
 
 
-def figure_voltage(out: Path, target: str) -> None:
-    system = LIFSystem(1, t_ref=2 * ms)
-    t, v, spikes, current = _voltage_run(system, [(20.0, 0.0), (160.0, 0.2), (20.0, 0.0)], target)
-    fig = Figure(figsize=(8, 4))
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    _draw_voltage(top, t, v, spikes, -50.0)
-    top.set_title(f"LIF neuron, 0.2 nA step: {spikes.size} spikes in 160 ms "
-                  f"(theory {float(system.analytic_rate(0.2 * nA)[0]):.1f} Hz)")
-    bottom.plot(t, current, color="tab:orange")
-    bottom.set_ylabel("I (nA)")
-    bottom.set_xlabel("time (ms)")
+def part3_step_response(out: Path, target: str) -> None:
+    trace = tutorial_trace(2.0, 200.0, target)
+    fig = Figure(figsize=(12, 5))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    _voltage(top, trace)
+    top.axhline(V_REST, color="g", ls="--", alpha=0.7, label="Rest/Reset")
+    top.set_title(f"LIF neuron response to constant input (I = 2 nA, R = {TUTORIAL_R_OHM * TUTORIAL_R_SCALE / 1e6:g} MOhm)")
+    top.legend()
+    bottom.scatter(trace["spike_ms"], np.zeros(trace["spike_ms"].size), marker="|", s=1000, c="black")
+    bottom.set(ylabel="Spikes", xlabel="Time (ms)", ylim=(-0.5, 0.5), yticks=[])
+    bottom.grid(True, alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out / "lif_voltage.png", dpi=120)
+    fig.savefig(out / "lif_step_response.png", dpi=120)
+    print(f"[part 3] Number of spikes: {trace['n_spikes']}")
+    print(f"[part 3] Firing rate: {trace['rate_hz']:.2f} Hz (theory for the hard reset: {trace['analytic_hz']:.2f} Hz)")
+    print(f"[part 3] Mean ISI: {trace['mean_isi_ms']:.2f} ms")
+    print(f"[part 3] ISI CV: {trace['isi_cv']:.3f}")
 
 
-def figure_fi(out: Path, target: str) -> None:
-    currents = np.linspace(0.1, 0.5, 41) * nA
-    fig = Figure(figsize=(6.5, 4.5))
+def part4_fi_curve(out: Path, target: str) -> None:
+    fi = tutorial_fi_curve(target=target)
+    fig = Figure(figsize=(8, 5))
     ax = fig.add_subplot()
-    for t_ref, colour in ((0.0, "tab:blue"), (2.0, "tab:green")):
-        fi = measure_fi_curve(currents, 300.0, 0.025, target=target, t_ref=t_ref * ms)
-        fires = fi["analytic_hz"] > 0
-        error = np.max(np.abs(fi["rate_hz"][fires] / fi["analytic_hz"][fires] - 1)) * 100
-        ax.plot(fi["current_na"], fi["analytic_hz"], color=colour, lw=1.2)
-        ax.plot(fi["current_na"], fi["rate_hz"], "o", ms=3, color=colour,
-                label=f"t_ref = {t_ref:g} ms: simulated (dots), theory (line); max error {error:.2f} %")
-        print(f"F-I, t_ref = {t_ref:g} ms: max |simulated / analytic - 1| = {error:.2f} % over "
-              f"{fires.sum()} firing currents")
-    ax.axvline(0.15, color="grey", ls=":", label="rheobase (V_th - V_rest) / R = 0.15 nA")
-    ax.set_xlabel("input current (nA)")
-    ax.set_ylabel("rate (Hz)")
-    ax.set_title("F-I curve: tau 10 ms, R 100 MOhm, V_rest = V_reset = -65 mV, V_th = -50 mV")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.plot(fi["current_na"], fi["rate_hz"], "o-", lw=2, ms=6, label="simulated: spikes in 500 ms / 0.5 s")
+    ax.plot(fi["current_na"], fi["analytic_hz"], "k--", lw=1, label="theory (hard reset, continuous time)")
+    ax.axvline(fi["rheobase_theory_na"], color="grey", ls=":", label=f"(V_th - V_rest) / R = {fi['rheobase_theory_na']:g} nA")
+    ax.set(xlabel="Input Current (nA)", ylabel="Firing Rate (Hz)", title="F-I Curve: Firing Rate vs Input Current")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "lif_fi_curve.png", dpi=120)
+    print(f"[part 4] Rheobase (minimum spiking current): {fi['rheobase_na']:.3f} nA (the first of the 20 currents "
+          f"above the analytic {fi['rheobase_theory_na']:g} nA)")
+    print("[part 4] rates: " + ", ".join(f"{i:.2f} nA {r:.0f} Hz" for i, r in zip(fi["current_na"], fi["rate_hz"]) if r > 0))
 
 
-def figure_reset(out: Path, target: str) -> None:
-    fig = Figure(figsize=(10, 4))
-    left, right = fig.subplots(1, 2)
-    for reset, colour in (("hard", "tab:blue"), ("soft", "tab:red")):
-        t, v, spikes, _ = _voltage_run(LIFSystem(1, reset=reset), [(20.0, 1.0)], target, dt_ms=0.1)
-        _draw_voltage(left, t, v, spikes, -50.0, colour, f"{reset} reset: {spikes.size} spikes")
-        fi = measure_fi_curve(np.linspace(0.2, 2.0, 19) * nA, 200.0, 0.1, target=target, reset=reset)
-        right.plot(fi["current_na"], fi["rate_hz"], "o-", ms=3, color=colour, label=f"{reset} reset (dt = 0.1 ms)")
-        print(f"{reset} reset at 1 nA, dt 0.1 ms: {float(np.interp(1.0, fi['current_na'], fi['rate_hz'])):.1f} Hz")
-    right.plot(fi["current_na"], fi["analytic_hz"], "k--", lw=1, label="continuous-time theory")
-    left.set_xlabel("time (ms)")
-    left.set_title("1 nA: the soft reset keeps the threshold overshoot")
-    left.legend(fontsize=8, loc="lower right")
-    right.set_xlabel("input current (nA)")
-    right.set_ylabel("rate (Hz)")
-    right.set_title("soft reset fires more under strong input")
-    right.legend(fontsize=8)
+def part5_reset(out: Path, target: str) -> None:
+    hard, soft = (tutorial_trace(3.0, 200.0, target, reset=reset) for reset in ("hard", "soft"))
+    fig = Figure(figsize=(12, 8))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    _voltage(top, hard, label="Hard Reset")
+    top.set_title("Hard Reset: V <- V_reset (discards extra charge)")
+    top.legend()
+    _voltage(bottom, soft, colour="orange", label="Soft Reset")
+    bottom.set_title("Soft Reset: V <- V - (V_th - V_reset) (preserves extra charge)")
+    bottom.set_xlabel("Time (ms)")
+    bottom.legend()
     fig.tight_layout()
     fig.savefig(out / "lif_reset.png", dpi=120)
+    print(f"[part 5] Hard reset: {hard['n_spikes']} spikes, {hard['rate_hz']:.2f} Hz (mean ISI {hard['mean_isi_ms']:.3f} ms)")
+    print(f"[part 5] Soft reset: {soft['n_spikes']} spikes, {soft['rate_hz']:.2f} Hz (mean ISI {soft['mean_isi_ms']:.3f} ms)")
+    print(f"[part 5] Soft reset fires {(soft['rate_hz'] / hard['rate_hz'] - 1) * 100:.1f}% more frequently")
 
 
-def figure_population(out: Path, target: str) -> None:
-    taus = np.random.default_rng(0).uniform(8.0, 12.0, 50)  # heterogeneous membranes: the neurons dephase
-    system = LIFSystem(50, tau=taus * ms, v_init=-65 * mV, v_init_sd=5 * mV, t_ref=2 * ms)
-    with Simulation(system, seed=0, dt_ms=0.1, target=target) as sim:
-        before = sim.run(50.0)
-        sim.set_neuron_variable("I_ext", 0.25 * nA)
-        rec = Recording.concatenate([before, sim.run(450.0)])
-    centres, rate = rec.population_rate_hz(bin_ms=10.0)
-    expected = float(np.mean(system.analytic_rate(0.25 * nA)))
-    fig = Figure(figsize=(8, 5))
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
-    top.plot(rec.neuron_t_ms, rec.neuron_i, "|", color="tab:blue", ms=3)
-    top.set_ylabel("neuron")
-    top.set_title("50 LIF neurons, tau ~ U(8, 12) ms, V(0) ~ Normal(-65 mV, 5 mV), 0.25 nA step at 50 ms", fontsize=10)
-    bottom.step(centres, rate, where="mid", color="tab:blue")
-    bottom.axhline(expected, color="k", ls="--", lw=0.8, label=f"mean of the neurons' theoretical rates {expected:.1f} Hz")
-    bottom.set_ylabel("rate (Hz, 10 ms bins)")
-    bottom.set_xlabel("time (ms)")
-    bottom.legend(fontsize=8, loc="lower right")
+def part6_population(out: Path, target: str) -> None:
+    pop = tutorial_population(target=target)
+    rec = pop["recording"]
+    fig = Figure(figsize=(12, 8))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    top.scatter(rec.neuron_t_ms, rec.neuron_i, s=2, c="black", alpha=0.6)
+    top.set(ylabel="Neuron Index", title="Population Activity Raster Plot (50 LIF Neurons)")
+    bottom.plot(pop["t_ms"], pop["rate_hz"], lw=2)
+    bottom.set(xlabel="Time (ms)", ylabel="Population Rate (Hz)", title="Population Firing Rate (10 ms bins)")
+    for ax in (top, bottom):
+        ax.axvline(pop["onset_ms"], color="r", ls="--", alpha=0.5, label="Input onset")
+        ax.legend()
+        ax.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(out / "lif_population.png", dpi=120)
-    late = centres > 150
-    print(f"population: rate after 150 ms {rate[late].mean():.1f} Hz (theory {expected:.1f} Hz), "
-          f"10 ms bins from {rate[late].min():.0f} to {rate[late].max():.0f} Hz")
+    print(f"[part 6] after the onset: {pop['rate_after_onset_hz']:.1f} Hz per neuron (theory {pop['analytic_hz']:.1f} Hz); "
+          f"10 ms bins from {pop['rate_hz'][pop['t_ms'] > pop['onset_ms'] + 10].min():.0f} to "
+          f"{pop['rate_hz'].max():.0f} Hz")
 
 
-def figure_tau(out: Path, target: str) -> None:
-    taus = [5.0, 10.0, 20.0]
-    fig = Figure(figsize=(10, 4))
-    left, right = fig.subplots(1, 2)
-    colours = ("tab:orange", "tab:blue", "tab:purple")
-    for tau, colour in zip(taus, colours):
-        t, v, spikes, _ = _voltage_run(LIFSystem(1, tau=tau * ms), [(100.0, 0.2)], target)
-        _draw_voltage(left, t, v, spikes, -50.0, colour, f"tau = {tau:g} ms")
-        fi = measure_fi_curve(np.linspace(0.1, 0.5, 21) * nA, 300.0, 0.05, target=target, tau=tau * ms)
-        right.plot(fi["current_na"], fi["analytic_hz"], color=colour, lw=1)
-        right.plot(fi["current_na"], fi["rate_hz"], "o", ms=3, color=colour, label=f"tau = {tau:g} ms")
-        print(f"tau = {tau:g} ms: {float(np.interp(0.3, fi['current_na'], fi['rate_hz'])):.1f} Hz at 0.3 nA")
-    left.set_xlabel("time (ms)")
-    left.set_title("0.2 nA: a larger tau charges more slowly")
-    left.legend(fontsize=8, loc="lower right")
-    right.set_xlabel("input current (nA)")
-    right.set_ylabel("rate (Hz)")
-    right.set_title("larger tau, lower rate (same R, same rheobase)")
-    right.legend(fontsize=8)
+def part7_tau(out: Path, target: str) -> None:
+    fig = Figure(figsize=(12, 5))
+    ax = fig.add_subplot()
+    for tau, colour in ((5.0, "tab:orange"), (10.0, "tab:blue"), (20.0, "tab:purple")):
+        trace = tutorial_trace(2.0, 150.0, target, tau=tau * ms)
+        ax.plot(trace["t_ms"], trace["v_mv"], lw=2, color=colour, label=f"tau = {tau:g} ms")
+        print(f"[part 7] tau = {tau:g} ms: {trace['n_spikes']} spikes in 150 ms ({trace['rate_hz']:.1f} Hz; "
+              f"theory {trace['analytic_hz']:.1f} Hz)")
+    ax.axhline(V_TH, color="r", ls="--", alpha=0.5, label="Threshold")
+    ax.set(xlabel="Time (ms)", ylabel="Membrane Potential (mV)", title="Effect of Time Constant on LIF Dynamics")
+    ax.legend(fontsize=10)
+    ax.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(out / "lif_tau.png", dpi=120)
+    print("[part 7] Observation: Larger tau -> slower integration, lower firing rate")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,11 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     figure_discrete(out)
-    figure_voltage(out, args.target)
-    figure_fi(out, args.target)
-    figure_reset(out, args.target)
-    figure_population(out, args.target)
-    figure_tau(out, args.target)
+    part3_step_response(out, args.target)
+    part4_fi_curve(out, args.target)
+    part5_reset(out, args.target)
+    part6_population(out, args.target)
+    part7_tau(out, args.target)
     print(f"wrote {', '.join(sorted(p.name for p in out.glob('lif_*.png')))} to {out}")
     return 0
 

@@ -39,6 +39,8 @@ class Recording:
     voltage_index: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     voltage_t_ms: np.ndarray = field(default_factory=lambda: np.empty(0))
     voltage_mv: np.ndarray = field(default_factory=lambda: np.empty((1, 0, 0)))
+    #: other recorded variables of the ``voltage_index`` cells: name -> ``(n_copies, n_recorded, n_t)`` in SI units
+    traces: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def t_stop_ms(self) -> float:
@@ -74,6 +76,7 @@ class Recording:
             self.neuron_i[n], self.neuron_t_ms[n], np.zeros(int(n.sum()), np.int64),
             self.channel_c[c], self.channel_t_ms[c], self.channel_unit[c], np.zeros(int(c.sum()), np.int64),
             self.voltage_index, self.voltage_t_ms, self.voltage_mv[k : k + 1],
+            {name: values[k : k + 1] for name, values in self.traces.items()},
         )
 
     def population_rate_hz(self, indices: np.ndarray | None = None, bin_ms: float = 10.0, copy: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -110,4 +113,5 @@ class Recording:
             cat("neuron_i"), cat("neuron_t_ms"), cat("neuron_copy"),
             cat("channel_c"), cat("channel_t_ms"), cat("channel_unit"), cat("channel_copy"),
             first.voltage_index, cat("voltage_t_ms"), voltage,
+            {name: np.concatenate([p.traces[name] for p in parts], axis=-1) for name in first.traces},
         )

@@ -34,10 +34,13 @@ def test_custom_encoder_example_checks_the_env_and_trains_sac(tmp_path):
     assert "SAC: 12 steps" in out and "SAC policy, one evaluation episode: return" in out
 
 
-def test_lif_tutorial_draws_its_six_figures_and_matches_theory(tmp_path):
+def test_lif_tutorial_draws_its_six_figures_and_prints_the_tutorials_numbers(tmp_path):
     done = _run("lif_tutorial.py", "--target", "numpy", "--out", str(tmp_path / "lif"), cwd=tmp_path)
-    names = ("discrete", "fi_curve", "population", "reset", "tau", "voltage")
+    names = ("discrete", "fi_curve", "population", "reset", "tau", "step_response")
     for name in names:
         assert (tmp_path / "lif" / f"lif_{name}.png").read_bytes()[:4] == b"\x89PNG"
-    error = float(done.stdout.split("max |simulated / analytic - 1| = ")[1].split(" %")[0])
-    assert error < 2.0
+    out = done.stdout
+    for line in ("Number of spikes: 14", "Firing rate: 70.00 Hz", "Mean ISI: 13.90 ms", "ISI CV: 0.000",
+                 "Rheobase (minimum spiking current): 1.579 nA", "Soft reset fires 0.0% more frequently",
+                 "tau = 20 ms: 5 spikes in 150 ms"):
+        assert line in out, line

@@ -177,11 +177,18 @@ def test_run_names_are_sanitised_and_folders_never_overwritten(tmp_path):
     (["--set", "source.distance_range_cm=[3,1]"], "min <= max"),
     (["--set", "source.speed_cm_s=-2"], "source.speed_cm_s (a speed) must be a finite number > 0, got -2"),
     (["--set", "mon.p_connect=2"], "mon.p_connect (a probability) must be a finite number in [0, 1], got 2"),
-    (["--seeds", "0"], "--seeds must be a whole number >= 1, got 0"),
+    (["--multi-seed", "0"], "--multi-seed must be a whole number >= 1, got 0"),
+    (["--seeds", "0"], "--multi-seed must be a whole number >= 1, got 0"),
+    (["--seed-start", "-1"], "--seed-start must be a whole number >= 0, got -1"),
+    (["--save-tag", "a/b"], "--save-tag must be letters, digits"),
+    (["--ll-mon-topo", "1.5"], "mon.topography (a strength) must be a finite number in [0, 1], got 1.5"),
+    (["--ll-baseline-subtract-hz", "-3"], "line.baseline_subtract_hz (a rate) must be a finite number >= 0, got -3"),
+    (["--n-training-trials", "-1"], "training.n_trials must be a whole number >= 0, got -1"),
+    (["--mon-ts-out-degree", "5", "--set", "ts.out_degree=6"], "--mon-ts-out-degree and --set ts.out_degree"),
     (["--run-name", "../.."], "has no usable characters"),
 ])
 def test_cli_bad_input(tmp_path, capsys, extra, message):
-    assert main(["lateral-line", "--out-dir", str(tmp_path), "--run-name", "x", *extra]) == 2
+    assert main(["lateral-line", "--mode", "ll_fast", "--out-dir", str(tmp_path), "--run-name", "x", *extra]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
@@ -195,37 +202,49 @@ def test_cli_refuses_an_existing_run_folder(tmp_path, capsys):
 # ------------------------------------------------------------------------------------- Cython runs (slow)
 @pytest.mark.slow
 def test_cli_run_folder_and_env_from_its_artifact(tmp_path, capsys):
-    """The CLI end to end on a tiny run (path separators in the name), then the Localize env loads its weights."""
-    args = ["lateral-line", "--out-dir", str(tmp_path), "--run-name", "tiny/run", "--seeds", "1", "--quiet",
-            *[a for o in SMALL + ["training.n_trials=3", "training.trial_ms=100", "training.test_repeats=2",
-                                  "source.speed_cm_s=40"] for a in ("--set", o)]]
+    """The CLI end to end on a tiny run (one seed with its paired control, no figures; path separators in the name):
+    the original's keys and files, then the Localize env loads the learned weights."""
+    args = ["lateral-line", "--mode", "ll_fast", "--out-dir", str(tmp_path), "--run-name", "tiny/run", "--seed-start", "0",
+            "--quiet", "--no-figures", "--n-training-trials", "3", "--save-weights-dir", str(tmp_path / "saved"),
+            *[a for o in SMALL + ["training.trial_ms=100", "training.test_repeats=2", "source.speed_cm_s=40"]
+              for a in ("--set", o)]]
     assert main(args) == 0
     folder = tmp_path / "tiny_run"
     assert "sanitised to 'tiny_run'" in capsys.readouterr().err
     params = json.loads((folder / "params.json").read_text())
-    assert params["config"]["mon"]["n"] == 400 and params["modes"] == ["stdp", "no_stdp"]
+    assert (params["mode"], params["seed_start"], params["multi_seed"], params["run_folder"]) == ("ll_fast", 0, 1, "tiny_run")
+    assert params["network_params"]["n_mon"] == 400 and params["network_params"]["mon.n"] == 400
+    assert params["network_params"]["n_training_trials"] == 3 and params["runs"] == ["stdp", "no_stdp"]
     summary = json.loads((folder / "run_summary.json").read_text())
+    assert summary["complete"] is True and summary["seed"] == 0 and "runs" not in summary
+    assert summary["mon_ts_sigma"] == pytest.approx(16.0)  # 4 cm of a 10 cm body of 40 TS neurons
+    assert (summary["ll_mon_topo"], summary["mon_ts_topo"], summary["mon_ts_gain_mV"]) == (1.0, 1.0, 1.0)
+    assert set(summary["pv_map_quality"]) == {"sigma_theta_rad", "delta_trial_rad", "valid_fraction"}
+    assert summary["ts_spikes_during_test_window"] == summary["seeds"]["stdp_seed_0"]["test_ts_spikes"] > 0
+    assert [r["seed"] for r in summary["control_runs"]] == [0]
     assert summary["topology"]["populations"] == {"LL": 100, "MON": 400, "TS": 40, "INH": 5}
-    assert set(summary["seeds"]) == {"stdp_seed_0", "no_stdp_seed_0"}
-    assert summary["seeds"]["stdp_seed_0"]["test_ts_spikes"] > 0
-    figures = {p.name for p in (folder / "figures").iterdir()}
-    for name in ("summary", "test_raster", "ts_tuning", "ts_vs_position", "weight_profile"):
-        assert f"{name}_stdp_seed_0.png" in figures and f"{name}_no_stdp_seed_0.png" in figures
-    assert "multi_seed_summary.png" in figures
-    sidecar = json.loads((folder / "artifacts" / "no_stdp_seed_0.json").read_text())
-    assert sidecar["mode"].startswith("no_stdp") and sidecar["weights_learned"] is False
-    with np.load(folder / "artifacts" / "no_stdp_seed_0.npz") as data:  # the control's weights never moved
-        np.testing.assert_array_equal(data["mon_ts_w_mv"], data["mon_ts_w_before_mv"])
-    config, seed, weights = load_artifact(folder / "artifacts" / "stdp_seed_0.npz")
-    assert seed == 0 and config.ts.stdp.enabled
-    with np.load(folder / "artifacts" / "stdp_seed_0.npz") as data:
-        assert not np.array_equal(data["mon_ts_w_mv"], data["mon_ts_w_before_mv"])  # STDP learned something
+    assert sorted(p.name for p in (folder / "artifacts").iterdir()) == [
+        "latest_control_seed_0.npz", "latest_control_seed_0_params.json", "latest_seed_0.npz", "latest_seed_0_params.json"]
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == sorted(p.name for p in (folder / "artifacts").iterdir())
+    assert not any((folder / "figures").iterdir())
+    sidecar = json.loads((folder / "artifacts" / "latest_control_seed_0_params.json").read_text())
+    assert sidecar["mode"] == "ll_fast" and sidecar["direction"] == 1 and sidecar["weights_learned"] is False
+    assert {"n_ll", "n_mon", "n_ts", "speed_cm_s", "distance_cm", "training_noise_scale_early",
+            "training_noise_scale_late", "mon_ts_apre", "mon_ts_apost", "mon_ts_wmax"} <= set(sidecar)
+    with np.load(folder / "artifacts" / "latest_control_seed_0.npz") as data:  # the control's weights never moved
+        assert {"mon_ts_w", "mon_ts_i", "mon_ts_j", "ll_mon_i", "ll_mon_j", "ll_mon_w_mV"} <= set(data.files)
+        np.testing.assert_array_equal(data["mon_ts_w"], data["mon_ts_w_before"])
+        assert data["mon_ts_i"].max() == 399 and data["mon_ts_j"].max() == 39 and data["ll_mon_i"].max() <= 99
+    config, seed, weights = load_artifact(folder / "artifacts" / "latest_seed_0.npz")
+    assert seed == 0 and config.ts.stdp.enabled and config.training.n_trials == 3
+    with np.load(folder / "artifacts" / "latest_seed_0.npz") as data:
+        assert not np.array_equal(data["mon_ts_w"], data["mon_ts_w_before"])  # STDP learned something
     assert main(args) == 2  # the folder exists now
 
     from gymnasium.utils.env_checker import check_env
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-    env = gym.make("livn_rl/LateralLine-Localize-v0", artifact=str(folder / "artifacts" / "stdp_seed_0.npz"),
+    env = gym.make("livn_rl/LateralLine-Localize-v0", artifact=str(folder / "artifacts" / "latest_seed_0.npz"),
                    window_ms=20.0)
     np.testing.assert_allclose(env.unwrapped.system.connections["mon_ts"]["w_mv"], weights["mon_ts"])
     check_env(env.unwrapped, skip_render_check=True)

@@ -1,6 +1,7 @@
 """Reference circuit 1, the LIF neuron: the discrete recurrence step by step, the Brian2 LIF against the analytic
-F-I curve, resets, refractoriness, tau, adaptation, populations, the MEA and direct current, the analysis helpers,
-the LIF-RateTrack env, and bad input. Every simulation runs on the numpy target."""
+F-I curve, resets, refractoriness, tau, adaptation, populations, the BrainPy tutorial's protocols with its numbers,
+the MEA and direct current, the analysis helpers, the LIF-RateTrack env, and bad input. Every simulation runs on
+the numpy target."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from livn_rl import Simulation, make_system, pulse_train
 from livn_rl.analysis import fi_curve, firing_rate, isi_stats, rheobase, spike_trains
 from livn_rl.recording import Recording
 from livn_rl.systems import LIFSystem, list_reference_systems, list_systems, simulate_lif
-from livn_rl.experiments.lif import measure_fi_curve
+from livn_rl.experiments.lif import (
+    TUTORIAL_R_SCALE, measure_fi_curve, tutorial_fi_curve, tutorial_neuron, tutorial_population, tutorial_trace,
+)
 from livn_rl.systems.lif import lif_rate
 
 FAST = {"target": "numpy"}
@@ -158,6 +161,55 @@ def test_population_with_random_initial_voltages_and_a_step_current():
         np.testing.assert_array_equal(again.neuron_t_ms, before.neuron_t_ms)
 
 
+# ------------------------------------------------------------------------------- the BrainPy tutorial's protocols
+def test_the_tutorials_resistance_cannot_fire_and_is_scaled():
+    from brian2 import ohm
+
+    assert float(tutorial_neuron(1, R=1 * ohm).analytic_rate(5 * nA)[0]) == 0.0  # R I = 5 nV: no spike at 5 nA
+    scaled = tutorial_neuron()
+    assert TUTORIAL_R_SCALE == 1e7 and float(scaled.rheobase()[0] / nA) == pytest.approx(1.5)
+
+
+def test_tutorial_step_current_statistics():
+    """Part 3: 2 nA for 200 ms. The period is tau ln(R I / (R I - 15 mV)) = 10 ln 4 = 13.86 ms; a hard reset on a
+    0.1 ms grid rounds it up to 13.9 ms: 14 spikes, 70 Hz, ISI CV 0."""
+    trace = tutorial_trace(2.0, 200.0, **FAST)
+    period = 10.0 * math.log(4.0)
+    assert trace["mean_isi_ms"] == pytest.approx(0.1 * math.ceil(period / 0.1))
+    assert (trace["n_spikes"], trace["rate_hz"]) == (14, 70.0) and trace["isi_cv"] < 1e-9
+    assert trace["analytic_hz"] == pytest.approx(1000.0 / period)
+
+
+def test_tutorial_fi_curve_and_rheobase():
+    """Part 4: 20 currents over 0-5 nA, 500 ms each: silent up to the rheobase (1.5 nA), the first grid current
+    above it is 30/19 nA, and every count rate is within the grid's rounding of theory."""
+    fi = tutorial_fi_curve(**FAST)
+    assert fi["current_na"].size == 20 and fi["current_na"][-1] == 5.0
+    assert fi["rheobase_na"] == pytest.approx(30 / 19) and fi["rheobase_theory_na"] == pytest.approx(1.5)
+    assert np.all(fi["rate_hz"][fi["current_na"] < 1.5] == 0)
+    fires = fi["analytic_hz"] > 0
+    assert np.all(np.abs(fi["rate_hz"][fires] - fi["analytic_hz"][fires]) < 0.03 * fi["analytic_hz"][fires] + 2.0)
+
+
+def test_tutorial_hard_and_soft_reset_at_3_na():
+    """Part 5: at 3 nA the period is 10 ln 2 = 6.93 ms; the hard reset rounds it to 7.0 ms, the soft reset keeps the
+    overshoot and averages 6.93 ms: 28 spikes each in 200 ms, the soft reset fires 0 % more (the difference per
+    period is 0.07 ms, less than one spike in 200 ms)."""
+    hard, soft = (tutorial_trace(3.0, 200.0, reset=reset, **FAST) for reset in ("hard", "soft"))
+    assert hard["mean_isi_ms"] == pytest.approx(7.0) and soft["mean_isi_ms"] == pytest.approx(10 * math.log(2), rel=0.005)
+    assert hard["n_spikes"] == soft["n_spikes"] == 28 and (soft["rate_hz"] / hard["rate_hz"] - 1) * 100 == 0.0
+
+
+def test_tutorial_population_and_tau():
+    """Part 6: 50 neurons, V(0) ~ Normal(-65, 5) mV, 2.5 nA from 50 ms: after the onset they fire at the theoretical
+    rate (109 Hz); part 7: at 2 nA a larger tau fires less."""
+    pop = tutorial_population(**FAST)
+    assert pop["t_ms"].size == 30 and pop["rate_after_onset_hz"] == pytest.approx(pop["analytic_hz"], rel=0.02)
+    assert np.sum(pop["recording"].neuron_t_ms < 50.0) <= 1  # before the onset only a V(0) above V_th (p = 0.13 %)
+    counts = [tutorial_trace(2.0, 150.0, tau=tau * ms, **FAST)["n_spikes"] for tau in (5.0, 10.0, 20.0)]
+    assert counts == [21, 10, 5]
+
+
 def test_the_mea_drives_lif_neurons():
     system = LIFSystem(4)
     with Simulation(system, dt_ms=0.1, **FAST) as sim:
@@ -171,7 +223,7 @@ def test_set_neuron_variable_checks_name_units_shape_and_copy():
         sim.set_neuron_variable("I_ext", np.array([0.1, 0.2, 0.3]) * nA, copy=1)
         sim.set_neuron_variable("I_ext", np.ones((2, 3)) * 0.05 * nA)
         sim.set_neuron_variable("I_ext", 0.4 * nA, copy=0)
-        values = np.asarray(sim._built.neurons.I_ext[:] / nA)
+        values = np.asarray(sim._backend.built.neurons.I_ext[:] / nA)
         np.testing.assert_allclose(values, [0.4, 0.4, 0.4, 0.05, 0.05, 0.05])
         for kwargs, word in [
             ({"name": "I_nope", "values": 0 * nA}, "I_ext"), ({"name": "I_ext", "values": 0.2}, "units"),

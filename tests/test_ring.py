@@ -1,6 +1,7 @@
-"""Reference circuit 2, the ring attractor: structure and config, the bump decoder and the termination criterion on
-synthetic spikes, a bump that holds the cue under normal serotonin (and fails sooner with more serotonin), the ring
-in the closed loop (electrodes, sectors), the RingAttractor-Steer env, the ``livn-rl ring`` command and bad input."""
+"""Reference circuit 2, the ring attractor: structure and config, the bump decoder and the termination criterion (ours
+and the original notebook's convention) on synthetic spikes, a bump that holds the cue under normal serotonin (and
+fails sooner with more serotonin), the original-style GIF, the state traces, the ring in the closed loop
+(electrodes, sectors), the RingAttractor-Steer env, the ``livn-rl ring`` command and bad input."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from livn_rl.cli import main
 from livn_rl.systems import list_reference_systems
 from livn_rl.systems.cells import FAST_SPIKING, REGULAR_SPIKING
 from livn_rl.systems.ring import (
-    RingAttractorSystem, RingConfig, bump_drift, bump_width, decode_bump, population_vector, termination, wrap_deg,
+    RingAttractorSystem, RingConfig, bump_drift, bump_width, decode_bump, population_vector, termination,
+    termination_after_cue_s, wrap_deg,
 )
 
 
@@ -128,6 +130,29 @@ def test_termination_criterion_on_synthetic_spikes():
         termination(i, t[:-1], 360, 1250.0, 5000.0)
 
 
+def test_termination_in_the_original_convention_on_synthetic_spikes():
+    """The original counts 5001 steps per window (both ends), centres its windows 250 ms into them and answers in
+    seconds after the cue's end (3.75 s, the trial's end after the cue, if the state persists)."""
+    # 40 Hz until 3 s (as above): the window centred c ms after the cue holds steps [c - 250, c + 250] ms, 21 spikes
+    # while it is full, then 70 - 2 j for c = 250 + 50 j; 6 spikes (12 Hz, not above 12 Hz) at j = 32, c = 1850 ms
+    i, t = _train(100, 1250.0, 3000.0, 40.0)
+    assert termination_after_cue_s(i, t, 360, 1250.0, 5000.0) == (1.85, "extinct")
+    assert termination(i, t, 360, 1250.0, 5000.0).time_ms == 2850.0  # ours: the same window's start, ms of the trial
+    # a cell at 20 Hz throughout holds the state; a 200 Hz cell from 2.5 s (1.25 s after the cue) runs away in the
+    # window centred at 1.25 s: steps [1000, 1500] ms hold its spikes at 1250, 1255, ..., 1500: 51 spikes = 102 Hz.
+    # Ours needs the window [1050, 1550) ms: its window [1000, 1500) holds 50 (100 Hz, not above 100 Hz)
+    held = _train(7, 1250.0, 5000.0, 20.0)
+    assert termination_after_cue_s(*held, 360, 1250.0, 5000.0) == (3.75, "persisted")
+    burst = _join(held, _train(3, 2500.0, 5000.0, 200.0))
+    assert termination_after_cue_s(*burst, 360, 1250.0, 5000.0) == (1.25, "runaway")
+    assert (termination(*burst, 360, 1250.0, 5000.0).time_ms, termination(*burst, 360, 1250.0, 5000.0).reason) == (2300.0, "runaway")
+    # no spikes: the first window (centre 0.25 s) fails; inhibitory cells never count
+    assert termination_after_cue_s(np.empty(0), np.empty(0), 360, 1250.0, 5000.0) == (0.25, "extinct")
+    assert termination_after_cue_s(*_train(400, 1250.0, 5000.0, 300.0), 360, 1250.0, 5000.0) == (0.25, "extinct")
+    with pytest.raises(ValueError, match="no 500 ms window fits"):
+        termination_after_cue_s(i, t, 360, 4800.0, 5000.0)
+
+
 def test_bump_decoding_width_and_drift_on_synthetic_spikes():
     angles = np.arange(360.0)
     angle, strength = population_vector(np.where(np.abs(wrap_deg(angles - 100)) < 20, 1.0, 0.0), angles)
@@ -223,22 +248,80 @@ def test_ring_steer_env_passes_the_checkers_and_steering_beats_doing_nothing():
 
 
 # ------------------------------------------------------------------------------------------------ the CLI
+def test_serotonin_gif_is_drawn_like_the_original(tmp_path):
+    """50 frames of 100 ms over the 5 s trial, named <level>_serotonin.gif (synthetic spikes: no simulation)."""
+    from PIL import Image
+
+    from livn_rl.experiments.ring import gif_name, serotonin_gif
+
+    i, t = _join(_train(100, 1000.0, 5000.0, 30.0), _train(400, 0.0, 5000.0, 10.0))
+    trial = {"level": "slightly_decreased", "seed": 42, "neuron_i": i, "t_ms": t, "termination_s_after_cue": 2.0,
+             "termination_reason_after_cue": "extinct"}
+    path = tmp_path / gif_name("slightly_decreased")
+    serotonin_gif(trial, RingAttractorSystem(), path)
+    assert path.name == "slightly_decreased_serotonin.gif"
+    gif = Image.open(path)
+    assert gif.n_frames == 50 and gif.info["duration"] == 100 and gif.size[0] == 2 * gif.size[1]
+    frames = []
+    for k in (0, 49):
+        gif.seek(k)
+        frames.append(np.asarray(gif.convert("RGB"), dtype=float))
+    blue = [(f[..., 2] > 150) & (f[..., 0] < 100) for f in frames]
+    assert blue[1].sum() > blue[0].sum() + 100  # the raster (blue E spikes, the cue bar) fills in
+
+
+def test_record_traces_is_checked_by_name():
+    with pytest.raises(ValueError, match="needs the cells to record: pass record_voltages"):
+        Simulation(RingAttractorSystem(), target="numpy", record_traces=("u",))
+    with pytest.raises(ValueError, match=r"has no variable\(s\) \['g_serotonin'\]"):
+        Simulation(RingAttractorSystem(), target="numpy", record_voltages=[0], record_traces=("u", "g_serotonin"))
+
+
+@pytest.mark.slow
+def test_state_traces_of_chosen_cells_leave_the_spikes_unchanged():
+    """The original's state traces (v, u, synaptic input per receptor, conductances, background) for two cells:
+    the receptor currents sum to I_syn, the background is a part of the AMPA conductance, and recording changes
+    no spike."""
+    from livn_rl.experiments.ring import STATE_TRACES, state_arrays
+
+    ring = RingAttractorSystem()
+    with Simulation(ring, seed=5) as sim:
+        plain = sim.run(300.0)
+    with Simulation(ring, seed=5, record_voltages=[100, 400], record_traces=tuple(STATE_TRACES)) as sim:
+        traced = sim.run(300.0)
+    np.testing.assert_array_equal(plain.neuron_i, traced.neuron_i)
+    np.testing.assert_array_equal(plain.neuron_t_ms, traced.neuron_t_ms)
+    states = state_arrays(traced, ring)
+    assert states["v_mV"].shape == states["g_ampa_nS"].shape == (2, 3000)
+    assert list(states["cells"]) == [100, 400] and list(states["serotonin_gain"]) == [1.0, 1.0]
+    parts = sum(states[f"I_{r}_pA"] for r in ("ampa", "nmda", "gaba_a", "gaba_b"))
+    np.testing.assert_allclose(parts, states["I_syn_pA"], rtol=1e-9, atol=1e-9)
+    assert np.all(states["g_background_nS"] <= states["g_ampa_nS"] + 1e-12) and states["g_background_nS"].max() > 0
+    np.testing.assert_allclose(states["I_background_pA"], states["g_background_nS"] * (0.0 - states["v_mV"]), rtol=1e-9)
+
+
 @pytest.mark.slow
 def test_ring_command_writes_table_gif_and_figure_and_never_overwrites(tmp_path, capsys):
     out = tmp_path / "ring"
-    assert main(["ring", "--serotonin", "normal", "--seeds", "1", "--out", str(out), "-q"]) == 0
+    assert main(["ring", "--serotonin", "normal", "--seeds", "1", "--out", str(out), "-q", "--record-states", "100", "400"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["summary"]["normal"]["reasons"] == {"persisted": 1}
-    assert "| normal | 5000 +- 0 |" in (out / "table.md").read_text()
+    assert summary["seeds"] == [42] and summary["summary"]["normal"]["reasons"] == {"persisted": 1}
+    assert summary["trials"][0]["termination_s_after_cue"] == 3.75
+    assert summary["summary"]["normal"]["termination_s_after_cue"] == {"mean": 3.75, "sd": 0.0, "n": 1}
+    assert "| normal | 3.75 +- 0.00 | 5000 +- 0 |" in (out / "table.md").read_text()
     from PIL import Image
 
-    gif = Image.open(out / "raster_normal.gif")
+    gif = Image.open(out / "images" / "normal_serotonin.gif")
     assert gif.n_frames == 50  # 100 ms frames over 5 s
     assert (out / "bump_normal.png").stat().st_size > 10_000
+    with np.load(out / "states" / "normal_seed_42.npz") as states:
+        assert states["v_mV"].shape == (2, 50000) and {"u_pA", "I_syn_pA", "g_nmda_nS", "I_background_pA"} <= set(states.files)
     assert main(["ring", "--serotonin", "normal", "--seeds", "1", "--out", str(out), "-q"]) == 2
     assert "exist already" in capsys.readouterr().err
     assert main(["ring", "--serotonin", "sleepy"]) == 2
     assert main(["ring", "--seeds", "0"]) == 2
+    assert main(["ring", "--record-states", "450", "--out", str(tmp_path / "other")]) == 2
+    assert "cell(s) [450] do not exist" in capsys.readouterr().err
     assert main(["ring", "--cue-angle", "nan", "--out", str(tmp_path / "other")]) == 2
     capsys.readouterr()
     assert main(["systems", "Ring", "--json"]) == 0

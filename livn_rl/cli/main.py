@@ -56,7 +56,7 @@ examples:
                                an episode as a GIF (or MP4)
   livn-rl ring                 the ring attractor under four serotonin levels:
                                table, raster GIFs, bump figures
-  livn-rl lateral-line --preset fast --run-name demo --seeds 3
+  livn-rl lateral-line --mode ll_fast --run-name demo --multi-seed 3
                                train the lateral line's STDP place map
 
 run 'livn-rl COMMAND --help' for the options of a command.

@@ -40,13 +40,14 @@ class RuntimeBackend:
     :param record: neuron indices over all copies whose ``v`` is recorded
     :param background: background noise on or off after building and after every reset
     :param target: Brian2 code generation target (``"auto"``, ``"cython"`` or ``"numpy"``)
+    :param traces: further variables of the neurons recorded for the cells of ``record``
     """
 
     name = "runtime"
 
     def __init__(self, system, n_copies: int, dt_ms: float, control_rows: int, drive_matrix: np.ndarray,
                  membrane_current: Callable[[np.ndarray], np.ndarray], record: np.ndarray, background: bool,
-                 target: str) -> None:
+                 target: str, traces: tuple[str, ...] = ()) -> None:
         import brian2
 
         self.system, self.n_copies, self.dt_ms, self.target = system, n_copies, dt_ms, target
@@ -61,7 +62,12 @@ class RuntimeBackend:
         clock = brian2.Clock(dt_ms * brian2.ms, name="simulation_clock")
         self.built = system.build(n_copies, {"stim_current": stim, "stim_rows": control_rows}, clock)
         system.set_background(self.built, background)
-        self.monitors = Monitors(self.built.neurons, clock, record)
+        variables = self.built.neurons.variables
+        known = sorted(k for k in variables if not k.startswith("_") and k not in ("N", "i", "t", "dt", "t_in_timesteps"))
+        unknown = [name for name in traces if name not in known]
+        if unknown:
+            raise ValueError(f"record_traces: {system.name} has no variable(s) {unknown}; it has {known}")
+        self.monitors = Monitors(self.built.neurons, clock, record, tuple(traces))
         self.run = ParkedRun(clock, self._feed, self.monitors)
         self.net = brian2.Network(*self.built.objects, *self.monitors.objects, self.run.operation, name="livn_rl_network")
         self.net.store("built")
@@ -102,7 +108,7 @@ class RuntimeBackend:
         self._feed.clear(slice(k * n, (k + 1) * n))
 
     def advance(self, currents: np.ndarray | None, n_chunks: int):
-        """One step: ``(spikes_i, spikes_t_ms, voltage_t_ms, voltage_mv)`` of the window."""
+        """One step: ``(spikes_i, spikes_t_ms, voltage_t_ms, voltage_mv, traces)`` of the window."""
         with drawing_from(self, self._random):
             try:
                 return self.run.advance(currents, n_chunks)

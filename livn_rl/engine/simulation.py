@@ -56,6 +56,8 @@ class Simulation:
     :param target: the runtime backend's Brian2 code generation target: ``"auto"`` (Cython if a compiler works,
         else numpy), ``"cython"`` or ``"numpy"``; choosing one chooses the runtime backend
     :param record_voltages: neuron indices (per copy) whose membrane potential is recorded
+    :param record_traces: further variables of the system's neurons recorded for the same cells
+        (``Recording.traces``, SI units), e.g. ``("u", "g_ampa", "I_syn")`` for the ring; runtime backend only
     :param background: whether background noise is on after building and after every reset (switch it between
         steps with :meth:`set_background`)
     :param backend: ``"auto"``, ``"standalone"`` or ``"runtime"`` (see the module's description); the one chosen
@@ -75,6 +77,7 @@ class Simulation:
         control_dt_ms: float = 1.0,
         target: str = "auto",
         record_voltages: Sequence[int] | None = None,
+        record_traces: Sequence[str] = (),
         background: bool = True,
         backend: str = "auto",
         processes: int | None = None,
@@ -104,6 +107,9 @@ class Simulation:
         self._voltage_index = np.asarray(record_voltages if record_voltages is not None else [], dtype=np.int64)
         if self._voltage_index.size and (self._voltage_index.min() < 0 or self._voltage_index.max() >= n):
             raise ValueError(f"record_voltages must be neuron indices in 0..{n - 1}, got {self._voltage_index.tolist()}")
+        self._traces = tuple(record_traces)
+        if self._traces and not self._voltage_index.size:
+            raise ValueError(f"record_traces={list(self._traces)} needs the cells to record: pass record_voltages")
 
         detection = self.mea.detection_probability(self.system.positions_um)
         self._detectors = [
@@ -133,6 +139,11 @@ class Simulation:
                 raise ValueError(f"system {self.system.name!r} reads or writes its Brian2 objects between steps, which "
                                  "only backend='runtime' allows")
             choice = "runtime"
+        if self._traces:
+            if choice == "standalone":
+                raise ValueError(f"record_traces={list(self._traces)} is recorded by backend='runtime' only (the "
+                                 "standalone backend records spikes and v)")
+            choice = "runtime"
         if choice == "auto" and self.target != "auto":
             choice = "runtime"  # the caller chose a runtime code generation target
         n = self.system.n_neurons
@@ -153,7 +164,7 @@ class Simulation:
                 print(f"livn_rl: the standalone backend is not available ({err}); using the runtime backend "
                       "(Brian2 runtime mode) instead", file=sys.stderr, flush=True)
         return RuntimeBackend(self.system, self.n_copies, self.dt_ms, self._control_rows, drive,
-                              self.mea.membrane_current, record, background, self.target)
+                              self.mea.membrane_current, record, background, self.target, self._traces)
 
     # ----------------------------------------------------------------------------------------------- public API
     @property
@@ -355,13 +366,13 @@ class Simulation:
         """One step on the backend. Ctrl-C during it is raised when the step is done and booked, so the simulation
         stays between two steps and can go on; a second Ctrl-C stops the backend at once (reset() starts it again)."""
         with hold_interrupts():
-            spikes_i, spikes_t, v_t, v = self._backend.advance(currents, n_chunks)
+            spikes_i, spikes_t, v_t, v, traces = self._backend.advance(currents, n_chunks)
             t0 = self._t_ms
             self._t_ms = t0 + n_chunks * self.control_dt_ms
-            return self._recording(t0, self._t_ms - t0, spikes_i, spikes_t, v_t, v)
+            return self._recording(t0, self._t_ms - t0, spikes_i, spikes_t, v_t, v, traces)
 
     # ---------------------------------------------------------------------------------------------- recording
-    def _recording(self, t0: float, duration: float, spikes_i, spikes_t, v_t, v) -> Recording:
+    def _recording(self, t0: float, duration: float, spikes_i, spikes_t, v_t, v, traces: dict) -> Recording:
         n = self.system.n_neurons
         copy, local = np.divmod(spikes_i, n)
         parts = [
@@ -381,4 +392,5 @@ class Simulation:
             rec.voltage_index = self._voltage_index
             rec.voltage_t_ms = v_t
             rec.voltage_mv = v.T.reshape(self.n_copies, k, -1)
+            rec.traces = {name: values.T.reshape(self.n_copies, k, -1) for name, values in traces.items()}
         return rec

@@ -21,7 +21,7 @@ class LateralLineLocalizeEnv(LivnEnv):
     line; the circuit (:class:`~livn_rl.systems.lateral_line.LateralLineSystem`) turns it into afferent spikes, MON
     and TS activity. Each step simulates one window with the source at its current position; the agent then sees the
     population's spike counts and reports the position. Start from the weights learned by ``livn-rl lateral-line``
-    with ``artifact=".../artifacts/stdp_seed_0.npz"``. :meth:`population_vector_action` is the reference readout: the
+    with ``artifact=".../artifacts/latest_seed_0.npz"``. :meth:`population_vector_action` is the reference readout: the
     population vector of the nominal TS map.
 
     ## Action space

@@ -153,7 +153,8 @@ class StandaloneBackend:
 
     # ------------------------------------------------------------------------------------------------ steps
     def advance(self, currents: np.ndarray | None, n_chunks: int):
-        """Simulate ``n_chunks`` control intervals: ``(spikes_i, spikes_t_ms, voltage_t_ms, voltage_mv)``.
+        """Simulate ``n_chunks`` control intervals: ``(spikes_i, spikes_t_ms, voltage_t_ms, voltage_mv, traces)``
+        (no traces: this backend records spikes and ``v``).
 
         :param currents: ``(n_copies, rows, n_channels)`` uA, or None
         """
@@ -175,8 +176,8 @@ class StandaloneBackend:
         self._step += rows
         spikes_i, spikes_t = step_i[order], (first + step_t[order]) * self.dt_ms
         if not voltages:
-            return spikes_i, spikes_t, None, None
-        return spikes_i, spikes_t, (first + np.arange(rows)) * self.dt_ms, np.concatenate(voltages, axis=0) * 1000.0
+            return spikes_i, spikes_t, None, None, {}
+        return spikes_i, spikes_t, (first + np.arange(rows)) * self.dt_ms, np.concatenate(voltages, axis=0) * 1000.0, {}
 
     def _pieces(self, rows: int, stimulated: np.ndarray) -> list[int]:
         """Ends of the advances a step is cut into: at most ``max_rows`` time steps and ``payload_rows`` stimulated

@@ -28,10 +28,12 @@ from livn_rl.systems.lateral_line.config import LateralLineConfig
 from livn_rl.systems.lateral_line.metrics import map_quality
 from livn_rl.systems.lateral_line.network import LateralLineSystem
 
-__all__ = ["KEPT_TRIALS", "RunResult", "TestResult", "run_lateral_line", "run_test"]
+__all__ = ["KEPT_TRIALS", "RunResult", "TRACKED_SYNAPSES", "TestResult", "run_lateral_line", "run_test"]
 
 #: Training trials whose spikes are kept for the rasters (the first and the last ones).
 KEPT_TRIALS = 2
+#: MON->TS synapses whose weights are followed trial by trial (evenly spread over the projection).
+TRACKED_SYNAPSES = 8
 
 
 @dataclass
@@ -64,6 +66,10 @@ class RunResult:
     weights_after_mv: dict[str, np.ndarray]
     weight_mean_mv: np.ndarray  # (n_trials + 1,) mean MON->TS weight
     weight_change_mv: np.ndarray  # (n_trials,) mean |dw| per trial
+    weight_std_mv: np.ndarray  # (n_trials + 1,) SD of the MON->TS weights
+    tracked_synapses: np.ndarray  # (TRACKED_SYNAPSES,) MON->TS synapse indices followed over training
+    tracked_weights_mv: np.ndarray  # (n_trials + 1, TRACKED_SYNAPSES) their weights
+    last_rest: Recording | None  # the rest after the last training trial, just before the post-test (None: no rest)
     kept_trials: list[tuple[int, Recording]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -71,6 +77,8 @@ class RunResult:
         """Map quality of the training trials in consecutive blocks of about ``trials_per_block`` trials (at most
         10 blocks): trial centres and metrics."""
         c = self.config
+        if c.training.n_trials == 0:
+            return {key: np.empty(0) for key in ("sigma_theta", "delta_trial", "valid_fraction", "mean_abs_error_cm", "trial")}
         n_blocks = int(np.clip(c.training.n_trials // trials_per_block, 1, 10))
         blocks = np.array_split(np.arange(c.training.n_trials), n_blocks)
         values = [map_quality(self.trial_ts_counts[b], self.trial_position_cm[b], self.ts_positions_cm,
@@ -95,7 +103,8 @@ class RunResult:
             "post_test": _rounded(self.post.quality),
             "mean_weight_mv": {"before": round(float(self.weights_before_mv["mon_ts"].mean()), 4),
                                "after": round(float(self.weights_after_mv["mon_ts"].mean()), 4)},
-            "training_rates_hz": {k: round(float(v.mean()), 3) for k, v in self.trial_population_rates_hz.items()},
+            "training_rates_hz": {k: round(float(v.mean()), 3) if v.size else None
+                                  for k, v in self.trial_population_rates_hz.items()},
         }
 
 
@@ -141,10 +150,12 @@ def run_test(sim, system: LateralLineSystem) -> TestResult:
     return TestResult(positions, ts_counts, mon_counts, Recording.concatenate(first), quality)
 
 
-def _rest(sim, system: LateralLineSystem) -> None:
+def _rest(sim, system: LateralLineSystem) -> Recording | None:
+    """``rest_ms`` without source; its recording (``None`` without rest)."""
     _set_source(sim, system, None, 1.0)
     if system.config.training.rest_ms > 0:
-        sim.step(None, system.config.training.rest_ms)
+        return sim.step(None, system.config.training.rest_ms)
+    return None
 
 
 def run_lateral_line(config: LateralLineConfig, seed: int = 0, *, stdp: bool = True, target: str = "auto",
@@ -179,10 +190,13 @@ def run_lateral_line(config: LateralLineConfig, seed: int = 0, *, stdp: bool = T
         rates = {p.name: np.zeros(tr.n_trials) for p in system.populations}
         weight_mean = np.zeros(tr.n_trials + 1)
         weight_change = np.zeros(tr.n_trials)
+        weight_std = np.zeros(tr.n_trials + 1)
         previous = weights_before["mon_ts"]
+        tracked = np.linspace(0, previous.size - 1, min(TRACKED_SYNAPSES, previous.size)).astype(np.int64)
+        tracked_weights = np.zeros((tr.n_trials + 1, tracked.size))
         targets = {key: system.incoming_sums_mv(key) for key in ("ll_mon", "mon_ts")}
-        weight_mean[0] = previous.mean()
-        kept = []
+        weight_mean[0], weight_std[0], tracked_weights[0] = previous.mean(), previous.std(), previous[tracked]
+        kept, last_rest = [], None
         bar = _bar(tr.n_trials, f"training seed {seed}" + ("" if stdp else " (no STDP)"), progress)
         for t in range(tr.n_trials):
             system.scale_learning_rate(learning_rate[t])
@@ -194,13 +208,13 @@ def run_lateral_line(config: LateralLineConfig, seed: int = 0, *, stdp: bool = T
                 rates[p.name][t] = counts[p.start : p.stop].mean() / (tr.trial_ms / 1000.0)
             if t < KEPT_TRIALS // 2 or t >= tr.n_trials - (KEPT_TRIALS - KEPT_TRIALS // 2):
                 kept.append((t, rec))
-            _rest(sim, system)
+            last_rest = _rest(sim, system)
             for key, rule in (("ll_mon", config.mon.stdp), ("mon_ts", config.ts.stdp)):
                 if rule.enabled and rule.normalise:
                     system.normalise_incoming(key, targets[key])
             current = system.weights_mv("mon_ts")[0]
             weight_change[t] = np.abs(current - previous).mean()
-            weight_mean[t + 1] = current.mean()
+            weight_mean[t + 1], weight_std[t + 1], tracked_weights[t + 1] = current.mean(), current.std(), current[tracked]
             previous = current.copy()
             if bar is not None:
                 bar.update(1)
@@ -211,7 +225,8 @@ def run_lateral_line(config: LateralLineConfig, seed: int = 0, *, stdp: bool = T
         post = run_test(sim, system)
     return RunResult(
         config, int(seed), bool(stdp), system, pre, post, positions, distances, noise_sd, trial_ts, rates,
-        weights_before, weights_after, weight_mean, weight_change, kept, time.perf_counter() - start,
+        weights_before, weights_after, weight_mean, weight_change, weight_std, tracked, tracked_weights, last_rest,
+        kept, time.perf_counter() - start,
     )
 
 

@@ -38,6 +38,9 @@ class LineConfig:
     :param rate_mode: ``"raw"`` (rate follows the drive's amplitude) or ``"modulation"`` (rate oscillates at the
         vibration frequency with the signed drive: afferents on opposite lobes fire in antiphase)
     :param baseline_subtraction: subtract the drive common to all afferents (its mean over the line) before the gain
+    :param rate_gain: factor on every afferent's rate (baseline, drive and noise) before the Poisson draw
+    :param baseline_subtract_hz: rate subtracted from every afferent's rate after ``rate_gain``, before the Poisson
+        draw (Hz; rates stay >= 0)
     """
 
     n: int = 100
@@ -47,6 +50,8 @@ class LineConfig:
     max_rate_hz: float = 300.0
     rate_mode: str = "raw"
     baseline_subtraction: bool = True
+    rate_gain: float = 1.0
+    baseline_subtract_hz: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,8 @@ class MONConfig:
     :param fan_in: afferents per MON neuron, drawn near it
     :param sigma_cm: spread of the afferents a MON neuron samples (cm)
     :param p_connect: probability that each drawn afferent connects (the rest are dropped)
+    :param topography: strength of the topography in [0, 1]: afferents are drawn from ``topography`` times the
+        Gaussian profile plus ``1 - topography`` times a uniform one (1: purely topographic, 0: random)
     :param weight_mv: LL -> MON weight (mV)
     :param global_inhibition_mv: inhibition of every MON neuron per afferent spike (mV; 0: none)
     :param background_rate_hz: rate of the background Poisson input to each MON neuron (Hz)
@@ -137,6 +144,7 @@ class MONConfig:
     fan_in: int = 8
     sigma_cm: float = 0.3
     p_connect: float = 1.0
+    topography: float = 1.0
     weight_mv: float = 6.0
     global_inhibition_mv: float = 0.02
     background_rate_hz: float = 500.0
@@ -151,8 +159,12 @@ class TSConfig:
     :param n: number of TS neurons; TS neuron ``k`` nominally maps position ``(k + 1/2) / n`` of the body
     :param out_degree: TS targets of each MON neuron
     :param sigma_cm: spread of a MON neuron's targets around its own position (cm; large: weakly topographic)
-    :param w_init_range_mv: ``[min, max]`` of the uniformly drawn initial MON -> TS weights (mV)
-    :param lateral_radius: reach of the lateral inhibition, as a fraction of the TS map
+    :param topography: strength of that topography in [0, 1], as :attr:`MONConfig.topography`
+    :param gain_mv: EPSP of a MON -> TS synapse per unit of weight (mV). MON -> TS weights, their STDP steps and
+        ceiling are in units of weight, named ``_mv`` because at the default gain a unit of weight is 1 mV
+    :param w_init_range_mv: ``[min, max]`` of the uniformly drawn initial MON -> TS weights (units of weight)
+    :param lateral_radius: reach of the lateral inhibition, as a fraction of the TS map (``lateral_radius * n``
+        TS neurons)
     :param lateral_peak_mv: lateral inhibition between neighbours, falling linearly to 0 at the radius (mV)
     :param feedback_inhibition: whether a global inhibitory pool, driven by TS, inhibits TS
     :param n_inhibitory: size of that pool
@@ -167,6 +179,8 @@ class TSConfig:
     n: int = 300
     out_degree: int = 12
     sigma_cm: float = 4.0
+    topography: float = 1.0
+    gain_mv: float = 1.0
     w_init_range_mv: tuple[float, float] = (0.05, 2.0)
     lateral_radius: float = 0.25
     lateral_peak_mv: float = 2.0
@@ -184,7 +198,7 @@ class TSConfig:
 class TrainingConfig:
     """Training trials (source held at a sampled position and distance) and the test after training.
 
-    :param n_trials: number of training trials
+    :param n_trials: number of training trials (0: test the untrained network)
     :param trial_ms: source-on time of a trial (ms)
     :param rest_ms: quiet time after each trial, for the traces to decay (ms)
     :param noise_start_hz: SD of Gaussian noise on each afferent's rate in the first trial (Hz)
@@ -293,6 +307,8 @@ def validate(config: LateralLineConfig) -> None:
     check_number("line.max_rate_hz", line.max_rate_hz, 0.0, low_open=True)
     _choice("line.rate_mode", line.rate_mode, RATE_MODES)
     _flag("line.baseline_subtraction", line.baseline_subtraction)
+    check_number("line.rate_gain", line.rate_gain, 0.0)
+    check_number("line.baseline_subtract_hz (a rate)", line.baseline_subtract_hz, 0.0)
 
     check_number("source.sphere_radius_cm (a sphere radius)", source.sphere_radius_cm, 0.0, low_open=True)
     check_number("source.vibration_hz", source.vibration_hz, 0.0, low_open=True)
@@ -321,6 +337,7 @@ def validate(config: LateralLineConfig) -> None:
         raise ValueError(f"mon.fan_in must be at most line.n ({line.n}), got {mon.fan_in}")
     check_number("mon.sigma_cm", mon.sigma_cm, 0.0, low_open=True)
     check_number("mon.p_connect (a probability)", mon.p_connect, 0.0, 1.0)
+    check_number("mon.topography (a strength)", mon.topography, 0.0, 1.0)
     check_number("mon.weight_mv", mon.weight_mv, 0.0)
     check_number("mon.global_inhibition_mv", mon.global_inhibition_mv, 0.0)
     check_number("mon.background_rate_hz", mon.background_rate_hz, 0.0)
@@ -332,6 +349,8 @@ def validate(config: LateralLineConfig) -> None:
     if ts.out_degree > ts.n:
         raise ValueError(f"ts.out_degree must be at most ts.n ({ts.n}), got {ts.out_degree}")
     check_number("ts.sigma_cm", ts.sigma_cm, 0.0, low_open=True)
+    check_number("ts.topography (a strength)", ts.topography, 0.0, 1.0)
+    check_number("ts.gain_mv", ts.gain_mv, 0.0)
     w_low, w_high = _pair("ts.w_init_range_mv", ts.w_init_range_mv)
     check_number("ts.w_init_range_mv min", w_low, 0.0)
     if w_low > w_high:
@@ -351,7 +370,7 @@ def validate(config: LateralLineConfig) -> None:
     check_number("ts.background_weight_mv", ts.background_weight_mv, 0.0)
     _stdp("ts.stdp", ts.stdp)
 
-    check_whole("training.n_trials", training.n_trials, 1)
+    check_whole("training.n_trials", training.n_trials, 0)
     dt = check_number("training.dt_ms", training.dt_ms, 0.0, 1.0, low_open=True)
     for name in ("trial_ms", "test_window_ms"):
         _duration(f"training.{name}", getattr(training, name), dt, positive=True)

@@ -19,7 +19,9 @@ Afferent rates (:func:`afferent_rates`), with ``g`` the drive, ``r0`` the baseli
 - ``modulation``: ``r(t) = r0 + G g sin(2 pi f t)`` (phase-locked; afferents under opposite lobes fire in antiphase);
 
 with baseline subtraction, the drive common to all afferents (its mean over the line, of ``|g|`` in raw mode)
-is removed first, and negative raw drives are clipped to 0. Rates are clipped to ``[0, max_rate_hz]``.
+is removed first, and negative raw drives are clipped to 0. Training noise is added to ``r``; then the rate is
+multiplied by ``rate_gain`` and ``baseline_subtract_hz`` is subtracted from its steady part, and rates are clipped
+to ``[0, max_rate_hz]``.
 """
 
 from __future__ import annotations
@@ -93,4 +95,6 @@ def afferent_rates(line: LineConfig, source: SourceConfig, position_cm: float | 
             modulated = line.gain_hz * g
     if noise_hz is not None:
         steady = steady + noise_hz
+    steady = steady * line.rate_gain - line.baseline_subtract_hz
+    modulated = modulated * line.rate_gain
     return np.clip(steady, 0.0, line.max_rate_hz), np.clip(modulated, -line.max_rate_hz, line.max_rate_hz)

@@ -16,10 +16,12 @@ and TS neuron receives Poisson events at ``background_rate_hz``, each adding ``b
 Connectivity is drawn with numpy from the system's ``seed`` (the Brian2 objects only copy it):
 
 - LL -> MON, topographic: MON neuron ``m`` sits at ``x_m`` along the body and draws ``fan_in`` afferents without
-  replacement with probability ~ ``exp(-(x - x_m)^2 / 2 sigma^2)``, each kept with ``p_connect``;
+  replacement with probability ~ ``exp(-(x - x_m)^2 / 2 sigma^2)``, each kept with ``p_connect`` (with a
+  ``topography`` strength ``s`` below 1 the probability is ``s`` times that profile, normalised, plus ``(1 - s) / n``);
   every afferent spike also inhibits all MON neurons by ``global_inhibition_mv`` (feed-forward global inhibition);
 - MON -> TS, weakly topographic: each MON neuron draws ``out_degree`` TS targets the same way with a wide
-  ``ts.sigma_cm``; initial weights uniform in ``w_init_range_mv``; STDP (below);
+  ``ts.sigma_cm`` and ``ts.topography``; initial weights uniform in ``w_init_range_mv``; STDP (below); a spike adds
+  ``gain * w`` to the target's ``ve`` (``ts.gain_mv`` per unit of weight; 1 for LL -> MON);
 - TS -> TS lateral inhibition between neurons less than ``lateral_radius * n_TS`` apart, ``lateral_peak_mv`` for
   neighbours falling linearly to 0 at the radius;
 - TS -> INH (probability ``p_ts_to_pool``) and INH -> every TS: activity-dependent feedback inhibition.
@@ -80,6 +82,7 @@ BACKGROUND = "ve += background_on * background_weight * poisson(background_on * 
 
 PLASTIC_MODEL = """
 w : volt
+gain : 1 (shared, constant)
 w_max : volt (shared, constant)
 d_apre : volt (shared, constant)
 d_apost : volt (shared, constant)
@@ -89,19 +92,25 @@ plastic : 1 (shared)
 dapre/dt = -apre / tau_apre : volt (event-driven)
 dapost/dt = -apost / tau_apost : volt (event-driven)
 """
-PLASTIC_ON_PRE = "ve_post += w\napre += d_apre\nw = clip(w + plastic*apost, 0*volt, w_max)"
+PLASTIC_ON_PRE = "ve_post += gain*w\napre += d_apre\nw = clip(w + plastic*apost, 0*volt, w_max)"
 PLASTIC_ON_POST = "apost += d_apost\nw = clip(w + plastic*apre, 0*volt, w_max)"
 
 #: The plastic projections, by key (``"ll_mon"``, ``"mon_ts"``).
 PLASTIC = ("ll_mon", "mon_ts")
 
 
-def _draw_targets(rng: np.random.Generator, source_x: np.ndarray, target_x: np.ndarray, k: int, sigma: float) -> np.ndarray:
-    """For each source, ``k`` distinct targets drawn with probability ~ ``exp(-d^2 / 2 sigma^2)`` (``(n_source, k)``).
+def _draw_targets(rng: np.random.Generator, source_x: np.ndarray, target_x: np.ndarray, k: int, sigma: float,
+                  topography: float = 1.0) -> np.ndarray:
+    """For each source, ``k`` distinct targets (``(n_source, k)``) drawn with probability ~ ``exp(-d^2 / 2 sigma^2)``,
+    or, for a ``topography`` below 1, ``topography`` times that profile (normalised) plus ``(1 - topography) / n``.
 
     Uses the Gumbel top-k trick: the ``k`` largest ``log p + Gumbel`` keys are a draw without replacement.
     """
     log_p = -((source_x[:, None] - target_x[None, :]) ** 2) / (2.0 * sigma**2)
+    if topography < 1.0:  # at 1 the profile is used as it is, so the default draw never depends on this branch
+        log_profile = log_p - np.logaddexp.reduce(log_p, axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            log_p = np.logaddexp(np.log(topography) + log_profile, np.log((1.0 - topography) / target_x.size))
     keys = log_p + rng.gumbel(size=log_p.shape)
     return np.argpartition(-keys, k - 1, axis=1)[:, :k]
 
@@ -166,13 +175,13 @@ class LateralLineSystem(System):
         ll_x, mon_x, ts_x = afferent_positions_cm(c.line), self._spread(mon.size), self._spread(ts.size)
         connections = {}
 
-        chosen = _draw_targets(rng, mon_x, ll_x, c.mon.fan_in, c.mon.sigma_cm)  # (n_MON, fan_in) afferents
+        chosen = _draw_targets(rng, mon_x, ll_x, c.mon.fan_in, c.mon.sigma_cm, c.mon.topography)  # (n_MON, fan_in)
         keep = rng.random(chosen.shape) < c.mon.p_connect
         post = np.repeat(np.arange(mon.size), c.mon.fan_in).reshape(chosen.shape)
         connections["ll_mon"] = self._projection(ll.start + chosen[keep], mon.start + post[keep],
                                                  np.full(int(keep.sum()), c.mon.weight_mv))
 
-        targets = _draw_targets(rng, mon_x, ts_x, c.ts.out_degree, c.ts.sigma_cm)  # (n_MON, out_degree)
+        targets = _draw_targets(rng, mon_x, ts_x, c.ts.out_degree, c.ts.sigma_cm, c.ts.topography)  # (n_MON, out_degree)
         pre = np.repeat(np.arange(mon.size), c.ts.out_degree)
         low, high = c.ts.w_init_range_mv
         connections["mon_ts"] = self._projection(mon.start + pre, ts.start + targets.ravel(),
@@ -183,7 +192,7 @@ class LateralLineSystem(System):
             connections["ll_mon_inhibition"] = self._projection(pre.ravel(), post.ravel(),
                                                                 np.full(pre.size, c.mon.global_inhibition_mv))
 
-        radius = c.ts.lateral_radius * ts.size
+        radius = round(c.ts.lateral_radius * ts.size, 9)  # a radius given in neurons (CLI) comes back whole
         distance = np.abs(np.arange(ts.size)[:, None] - np.arange(ts.size)[None, :])
         pre, post = np.nonzero((distance > 0) & (distance < radius))
         if pre.size and c.ts.lateral_peak_mv > 0:
@@ -279,6 +288,7 @@ class LateralLineSystem(System):
                 synapses = Synapses(neurons, neurons, PLASTIC_MODEL, on_pre=PLASTIC_ON_PRE, on_post=PLASTIC_ON_POST,
                                     clock=clock, name=f"lateral_line_{key}")
                 synapses.connect(i=i, j=j)
+                synapses.variables["gain"].set_value(self.config.ts.gain_mv if key == "mon_ts" else 1.0)
                 synapses.variables["w_max"].set_value(stdp.w_max_mv * 1e-3)
                 synapses.variables["d_apre"].set_value(stdp.a_pre_mv * 1e-3)
                 synapses.variables["d_apost"].set_value(stdp.a_post_mv * 1e-3)

@@ -3,7 +3,8 @@ See docs/ring.md.
 
 - :mod:`~livn_rl.systems.ring.network`: the circuit (:class:`RingAttractorSystem`, :class:`RingConfig`, defaults in
   ``ring.yaml`` next to it)
-- :mod:`~livn_rl.systems.ring.analysis`: decoding the bump from spikes and the reference termination criterion
+- :mod:`~livn_rl.systems.ring.analysis`: decoding the bump from spikes and the reference termination criterion (in
+  our convention and in the original notebook's)
 
 The reference trials, their table and figures are in :mod:`livn_rl.experiments.ring`; the ``livn-rl ring`` command
 in :mod:`livn_rl.cli.ring`.
@@ -11,7 +12,7 @@ in :mod:`livn_rl.cli.ring`.
 
 from livn_rl.systems.ring.analysis import (
     EXTINCT_HZ, RUNAWAY_HZ, STEP_MS, WINDOW_MS, Termination, bump_drift, bump_width, decode_bump, population_vector,
-    termination, window_rates,
+    termination, termination_after_cue_s, window_rates,
 )
 from livn_rl.systems.ring.network import (
     DEFAULT_CONFIG, SEROTONIN_LEVELS, RingAttractorSystem, RingConfig, make_ring, wrap_deg,
@@ -20,5 +21,5 @@ from livn_rl.systems.ring.network import (
 __all__ = [
     "DEFAULT_CONFIG", "EXTINCT_HZ", "RUNAWAY_HZ", "SEROTONIN_LEVELS", "STEP_MS", "WINDOW_MS", "RingAttractorSystem",
     "RingConfig", "Termination", "bump_drift", "bump_width", "decode_bump", "make_ring", "population_vector",
-    "termination", "window_rates", "wrap_deg",
+    "termination", "termination_after_cue_s", "window_rates", "wrap_deg",
 ]

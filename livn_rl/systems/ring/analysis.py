@@ -4,7 +4,9 @@
   strength ``|sum_i n_i exp(i theta_i)| / sum_i n_i`` (0: no bump or uniform activity, 1: all spikes at one angle).
 - :func:`termination`: the reference criterion. Windows of 500 ms stepped by 50 ms over the excitatory spikes after
   the cue; the state ends in the first window where some neuron fires above 100 Hz (a runaway burst) or no neuron
-  fires above 12 Hz (the bump has died).
+  fires above 12 Hz (the bump has died). It reports the failing window's start, in ms of the trial.
+- :func:`termination_after_cue_s`: the same criterion counted exactly as the original notebook counts it, on the
+  time steps after the cue, and reported as it reports it: the failing window's centre in seconds after the cue.
 - :func:`bump_width` and :func:`bump_drift`: the full width at half maximum of the bump's rate profile (aligned on
   the decoded angle, averaged over the delay) and how far the decoded angle moved during the delay.
 
@@ -23,7 +25,7 @@ from livn_rl.systems.ring.network import wrap_deg
 
 __all__ = [
     "EXTINCT_HZ", "RUNAWAY_HZ", "STEP_MS", "Termination", "WINDOW_MS", "bump_drift", "bump_width", "decode_bump",
-    "population_vector", "termination", "window_rates",
+    "population_vector", "termination", "termination_after_cue_s", "window_rates",
 ]
 
 #: The reference criterion: 500 ms windows stepped by 50 ms; runaway above 100 Hz, extinct when none above 12 Hz.
@@ -146,6 +148,46 @@ def termination(neuron_i, t_ms, n_exc: int, cue_stop_ms: float, stop_ms: float, 
         return Termination(float(stop_ms), "persisted", float(stop_ms - cue_stop_ms))
     k = int(failed[0])
     return Termination(float(starts[k]), "runaway" if runaway[k] else "extinct", float(starts[k] - cue_stop_ms))
+
+
+def termination_after_cue_s(neuron_i, t_ms, n_exc: int, cue_stop_ms: float, stop_ms: float, dt_ms: float = 0.1,
+                            window_ms: float = WINDOW_MS, step_ms: float = STEP_MS, runaway_hz: float = RUNAWAY_HZ,
+                            extinct_hz: float = EXTINCT_HZ) -> tuple[float, str]:
+    """The termination time in the original notebook's convention: seconds after the end of the cue.
+
+    The original takes the ``n = (stop - cue_stop) / dt`` time steps after the cue and, for window centres
+    ``c = h, h + s, ...`` below ``n - h`` (``h`` = half a window, ``s`` = the step, in steps), counts each cell's
+    spikes in steps ``c - h`` to ``c + h`` *inclusive* (one step more than a window), divided by the window's
+    length. It returns ``c dt`` in seconds at the first window where some cell exceeds ``runaway_hz`` or none
+    exceeds ``extinct_hz``, and ``n dt`` (the trial's end after the cue) if none does. So the answer is about
+    half a window later than :func:`termination`'s window start (measured from the cue's end), the last window it
+    examines ends a step before ``stop - step_ms``, and a window can hold one more spike.
+
+    :returns: ``(seconds after the cue, reason)`` with reason ``"runaway"``, ``"extinct"`` or ``"persisted"``
+    """
+    check_number("runaway_hz", runaway_hz, 0.0, low_open=True)
+    check_number("extinct_hz", extinct_hz, 0.0, runaway_hz, high_open=True)
+    check_number("dt_ms", dt_ms, 0.0, low_open=True)
+    i, t = _spikes(neuron_i, t_ms, n_exc)
+    n_steps = int(round((stop_ms - cue_stop_ms) / dt_ms))
+    window, step = int(round(window_ms / dt_ms)), int(round(step_ms / dt_ms))
+    half = window // 2
+    if window < 1 or step < 1 or n_steps - half <= half:
+        raise ValueError(f"no {window_ms:g} ms window fits between the cue's end ({cue_stop_ms:g} ms) and the end of "
+                         f"the trial ({stop_ms:g} ms)")
+    k = np.round((t - cue_stop_ms) / dt_ms).astype(np.int64)  # the step of each spike, counted from the cue's end
+    keep = (k >= 0) & (k < n_steps)
+    order = np.argsort(k[keep], kind="stable")
+    k, i = k[keep][order], i[keep][order]
+    seconds_per_window = window * dt_ms / 1000.0
+    for centre in range(half, n_steps - half, step):
+        lo, hi = np.searchsorted(k, centre - half, "left"), np.searchsorted(k, centre + half, "right")
+        peak = np.bincount(i[lo:hi], minlength=n_exc).max() / seconds_per_window
+        if peak > runaway_hz:
+            return centre * dt_ms / 1000.0, "runaway"
+        if not peak > extinct_hz:
+            return centre * dt_ms / 1000.0, "extinct"
+    return n_steps * dt_ms / 1000.0, "persisted"
 
 
 def bump_width(neuron_i, t_ms, n_exc: int, start_ms: float, stop_ms: float, bin_ms: float = 100.0) -> float:

@@ -62,6 +62,12 @@ dg_ampa/dt = -g_ampa/tau_ampa : siemens
 dg_nmda/dt = -g_nmda/tau_nmda : siemens
 dg_gaba_a/dt = -g_gaba_a/tau_gaba_a : siemens
 dg_gaba_b/dt = -g_gaba_b/tau_gaba_b : siemens
+dg_background/dt = -g_background/tau_ampa : siemens
+I_ampa = g_ampa*(E_ampa - v) : amp
+I_nmda = g_nmda*(E_nmda - v)/(1 + mg_mM/3.57*exp(-0.062*v/mV)) : amp
+I_gaba_a = g_gaba_a*(E_gaba_a - v) : amp
+I_gaba_b = g_gaba_b*(E_gaba_b - v) : amp
+I_background = g_background*(E_ampa - v) : amp
 I_ext : amp
 serotonin_gain : 1 (constant)
 background_rate : hertz (constant)
@@ -74,10 +80,14 @@ cue_stop : second (shared, constant)
 
 #: Each time step, every cell draws its number of background spikes (Poisson, mean rate x dt) and its AMPA
 #: conductance jumps by that many weights; during the cue the excitatory cells' rate is raised by ``cue_gain``.
-BACKGROUND_CODE = (
-    "g_ampa += background_weight*poisson(background_on*background_rate*"
-    "(1 + cue_gain*int(t >= cue_start and t < cue_stop))*dt)"
-)
+#: ``g_background`` follows the background's share of ``g_ampa`` (it decays alike), for recording only; so do the
+#: per-receptor currents ``I_ampa``, ``I_nmda``, ``I_gaba_a``, ``I_gaba_b`` (their sum is ``I_syn``) and
+#: ``I_background`` (the background's part of ``I_ampa``). The dynamics never read them.
+BACKGROUND_CODE = """
+background_shots = poisson(background_on*background_rate*(1 + cue_gain*int(t >= cue_start and t < cue_stop))*dt)
+g_ampa += background_weight*background_shots
+g_background += background_weight*background_shots
+"""
 
 SYNAPSE_MODEL = """
 w_ampa : siemens (constant)
@@ -402,7 +412,7 @@ class RingAttractorSystem(System):
         v_r = np.tile(per_neuron["v_r"], n_copies)
         v = v_r + rng.uniform(-5e-3, 5e-3, size=v_r.size)
         u = np.tile(per_neuron["b"], n_copies) * (v - v_r)
-        return {"v": v, "u": u, "g_ampa": 0.0, "g_nmda": 0.0, "g_gaba_a": 0.0, "g_gaba_b": 0.0}
+        return {"v": v, "u": u, "g_ampa": 0.0, "g_nmda": 0.0, "g_gaba_a": 0.0, "g_gaba_b": 0.0, "g_background": 0.0}
 
     def stimulus_gain(self) -> np.ndarray:
         """Each cell's capacitance over 100 pF, as for the cultures' cells."""
