@@ -334,6 +334,8 @@ def test_bad_backend_arguments_are_named():
         Simulation(TINY_CULTURE, n_copies=2, backend="runtime", processes=2)
     with pytest.raises(ValueError, match="target='numpy' is a setting of the runtime backend"):
         Simulation(TINY_CULTURE, backend="standalone", target="numpy")
+    with pytest.raises(ValueError, match=r"record_traces=\['u'\] is recorded by backend='runtime' only"):
+        Simulation(TINY_CULTURE, backend="standalone", record_voltages=[0], record_traces=("u",))
     with pytest.raises(ValueError, match="LateralLine.*backend='runtime'"):
         Simulation("LateralLine", backend="standalone")
 
