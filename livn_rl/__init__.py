@@ -14,7 +14,7 @@ from typing import Any
 from livn_rl import envs  # registers the livn_rl/... Gymnasium envs
 from livn_rl.encoders import Decoder, Encoder, make_decoder, make_encoder
 from livn_rl.engine import Simulation
-from livn_rl.envs import LivnEnv, LivnVectorEnv, NeuralTaskEnv, env_ids
+from livn_rl.envs import LivnEnv, LivnVectorEnv, NeuralTaskEnv, env_ids, wrap
 from livn_rl.mea import MEA
 from livn_rl.recording import Recording
 from livn_rl.stimulus import Pulse, pulse_train, render
@@ -34,6 +34,7 @@ __all__ = [
     "MEA", "Decoder", "Encoder", "LivnEnv", "LivnVectorEnv", "NeuralTaskEnv", "Pulse", "Recording", "Simulation",
     "__version__", "env_ids", "envs", "list_systems", "load_dataset", "make_decoder", "make_encoder",
     "make_sb3_vec_env", "make_system", "pulse_train", "render", "replay_buffer_from_dataset", "sample_dataset",
+    "wrap",
 ]
 
 

@@ -50,9 +50,10 @@ def test_sampled_dataset_has_the_schema_the_layout_and_a_card(pendulum_data):
     assert all(len(f) == 1 and -1 <= f[0] <= 1 for f in rows["features"])
     assert len({f[0] for f in rows["features"]}) == 30  # drawn at random, not repeated
     assert all(t == 50.0 for t in rows["t_end"])
-    spikes = np.concatenate([np.asarray(t) for t in rows["trial_t"]])
+    assert all(len(t) == 1 and len(i) == 1 for t, i in zip(rows["trial_t"], rows["trial_it"]))  # one trial each
+    spikes = np.concatenate([np.asarray(t[0]) for t in rows["trial_t"]])
     assert spikes.size > 0 and spikes.min() >= 0 and spikes.max() < 50.0
-    neurons = np.concatenate([np.asarray(i) for i in rows["trial_it"]])
+    neurons = np.concatenate([np.asarray(i[0]) for i in rows["trial_it"]])
     assert neurons.min() >= 0 and neurons.max() < 10
     channels = np.concatenate([np.asarray(c) for c in rows["channel_it"]])
     assert channels.size > 0 and channels.max() < 4
@@ -73,9 +74,10 @@ def test_stimulation_evokes_more_spikes_than_no_stimulation(tmp_path):
     # the features are really encoded: the strongest pulse features evoke more than the weakest
     sample_dataset("S1", tmp_path / "d", encoder="pulse", noise=False, **SMALL)
     rows = load_dataset(tmp_path / "d").to_dict()
-    amplitude = np.array([f[2] for f in rows["features"]])
-    counts = np.array([len(i) for i in rows["trial_it"]])
-    strong, weak = counts[amplitude > 0.5].mean(), counts[amplitude < -0.5].mean()
+    amplitude = np.array([f[2] for f in rows["features"]])  # uA, livn's units
+    assert amplitude.min() >= 0 and amplitude.max() <= 10.0
+    counts = np.array([len(i[0]) for i in rows["trial_it"]])
+    strong, weak = counts[amplitude > 7.5].mean(), counts[amplitude < 2.5].mean()
     assert strong > weak + 1
 
 
@@ -281,23 +283,27 @@ def test_a_local_copy_of_a_hub_dataset_loads_by_config(tmp_path):
 
     # the layout of livn-org/livn: one config per system, livn's columns
     (tmp_path / "S2").mkdir()
-    table = pa.table({"features": [[0.1, 0.2, 0.3]] * 4, "trial_it": [[1, 2]] * 4, "trial_t": [[3.0, 4.5]] * 4,
+    table = pa.table({"features": [[0.1, 0.2, 0.3]] * 4, "trial_it": [[[1, 2]]] * 4, "trial_t": [[[3.0, 4.5]]] * 4,
                       "t_end": [5000.0] * 4, "seed": [0, 1, 2, 3]})
     pq.write_table(table, tmp_path / "S2" / "train-00000.parquet")
     (tmp_path / "README.md").write_text(
         "---\nconfigs:\n- config_name: S2\n  data_files:\n  - split: train\n    path: S2/train-*.parquet\n---\n")
     data = load_dataset(tmp_path, "S2")
     assert data.num_rows == 4 and data["seed"] == [0, 1, 2, 3]
-    with pytest.raises(DatasetError, match="nor a readable copy of a hub dataset"):
+    with pytest.raises(DatasetError, match=r"has no config 'S9'; its configs: \['S2'\]"):
         load_dataset(tmp_path, "S9")
+    with pytest.raises(DatasetError, match=r"has no split 'test'; its splits: \['train'\]"):
+        load_dataset(tmp_path, "S2", split="test")
 
 
 def test_hub_names_go_to_the_hub_and_fail_clearly_offline(monkeypatch):
     import datasets
 
     calls = []
-    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.append((a, k)) or "loaded")
-    assert load_dataset("livn-org/livn", "S2") == "loaded"
+    livn_like = datasets.Dataset.from_dict({"features": [[1.0, 5.0, 2.0]], "trial_it": [[[3]]], "trial_t": [[[7.5]]],
+                                            "t_end": [5000.0]})
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.append((a, k)) or livn_like)
+    assert load_dataset("livn-org/livn", "S2") is livn_like
     assert calls == [(("livn-org/livn", "S2"), {"split": "train"})]
 
     def offline(*a, **k):
@@ -330,8 +336,8 @@ def test_replay_decodes_each_response_and_steps_the_real_task(pendulum_data):
     theta, speed = np.arctan2(data["obs"][5][1], data["obs"][5][0]), data["obs"][5][2]
     task.state = np.array([theta, speed])  # episode 1 (trials 5-9) from its first observation
     for t in range(5, 10):
-        recording = Recording(0.0, 50.0, 10, 4, 1, np.asarray(rows["trial_it"][t]), np.asarray(rows["trial_t"][t], float),
-                              np.zeros(len(rows["trial_it"][t]), int), np.asarray(rows["channel_it"][t]),
+        it, times = rows["trial_it"][t][0], rows["trial_t"][t][0]  # livn's access: the sample's first trial
+        recording = Recording(0.0, 50.0, 10, 4, 1, np.asarray(it), np.asarray(times, float), np.zeros(len(it), int), np.asarray(rows["channel_it"][t]),
                               np.asarray(rows["channel_t"][t], float), np.asarray(rows["channel_unit"][t]),
                               np.zeros(len(rows["channel_it"][t]), int))
         next_obs, reward, *_ = task.step(decoder.decode(recording))

@@ -44,3 +44,11 @@ def test_lif_tutorial_draws_its_six_figures_and_prints_the_tutorials_numbers(tmp
                  "Rheobase (minimum spiking current): 1.579 nA", "Soft reset fires 0.0% more frequently",
                  "tau = 20 ms: 5 spikes in 150 ms"):
         assert line in out, line
+
+
+def test_livn_round_trip_reads_ours_as_livn_and_replays_livns_layout(tmp_path):
+    done = _run("livn_round_trip.py", "--target", "numpy", "--out", str(tmp_path / "rt"), cwd=tmp_path)
+    out = done.stdout
+    assert "1. livn's access pattern on our data:" in out and "t_end 200.0 ms" in out
+    assert "2. livn's layout read by livn_rl: 4 samples" in out
+    assert "replayed into an SB3 ReplayBuffer: 4 transitions" in out

@@ -13,9 +13,11 @@ __all__ = ["add_parser", "cmd_sample"]
 
 SAMPLE_DESCRIPTION = """\
 Record stimulus-response trials of a system into a Hugging Face dataset folder (Parquet shards, meta.json and a
-dataset card). Each trial is one window: random features are encoded into stimulation (by default the livn
-dataset's pulse features: channel, onset, amplitude), the culture is simulated, and every neuron's spikes and
-every electrode's detections are recorded.
+dataset card) in livn's published layout: livn's own reading code (sample["trial_it"][0], sample["trial_t"][0],
+int(sample["features"][1]), sample["t_end"]) works on it unchanged. Each sample is one window: random features are
+encoded into stimulation (by default livn's pulse features: channel, onset in ms, amplitude in uA), the culture is
+simulated, and every neuron's spikes and every electrode's detections are recorded (--record-voltage: every
+neuron's membrane voltage too).
 
 Sampling is resumable: stop it (Ctrl-C) and run the same command again, and it makes only the shards that are
 missing; no trial is lost or made twice and no finished shard is rewritten. Episodes run as copies of one network
@@ -31,6 +33,11 @@ examples:
   livn-rl sample S2 --samples 10000 --encoder population --out data/S2-population
                      trials for livn_rl/Pendulum-S2-v0's replay buffer
   livn-rl sample S2 --samples 2000 --encoder '{"name": "pulse", "n_pulses": 2}' --no-noise --out data/S2-2p
+  livn-rl sample S2 --samples 500 --window-ms 5000 --trials-per-episode 1 --encoder '{"name": "pulse", "n_pulses": 10}' \\
+                    --split train_with_noise --out data/S2-livn
+                     livn's long samples: 5 s, ten pulses each
+  livn-rl sample S2 --samples 100 --split test --seed 1 --out data/S2-test
+                     a test split (one split per folder)
 """
 
 
@@ -49,6 +56,10 @@ def add_parser(commands) -> None:
                         help="consecutive trials on one culture before it is reset (default: %(default)s)")
     sample.add_argument("--no-noise", dest="noise", action="store_false", help="switch off the background noise")
     sample.add_argument("--seed", type=int, default=0, help="seed of cultures, features and noise (default: 0)")
+    sample.add_argument("--split", default="train",
+                        help="split name, as livn's: train, test, train_with_noise, ... (default: %(default)s)")
+    sample.add_argument("--record-voltage", action="store_true",
+                        help="also record every neuron's membrane voltage (trial_iv, trial_vv; large)")
     sample.add_argument("--copies", type=int, default=8,
                         help="episodes simulated side by side in one network, one shard (default: %(default)s)")
     sample.add_argument("--workers", type=int, default=1, help="processes making shards (default: %(default)s)")
@@ -70,8 +81,9 @@ def _sample_command(args: argparse.Namespace) -> str:
     """The full ``livn-rl sample`` command that makes this dataset, for its card (every setting spelled out)."""
     words = ["livn-rl", "sample", args.system, "--samples", str(args.samples), "--out", args.out, "--encoder",
              args.encoder, "--window-ms", f"{args.window_ms:g}", "--trials-per-episode", str(args.trials_per_episode),
-             "--seed", str(args.seed), "--copies", str(args.copies)]
-    return shlex.join(words + ([] if args.noise else ["--no-noise"]))
+             "--seed", str(args.seed), "--copies", str(args.copies), "--split", args.split]
+    flags = ([] if args.noise else ["--no-noise"]) + (["--record-voltage"] if args.record_voltage else [])
+    return shlex.join(words + flags)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -87,7 +99,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         plan = plan_sampling(
             system, args.out, samples=args.samples, encoder=_encoder_spec(args.encoder), window_ms=args.window_ms,
             trials_per_episode=args.trials_per_episode, noise=args.noise, seed=args.seed, n_copies=args.copies,
-            command=_sample_command(args),
+            split=args.split, record_voltage=args.record_voltage, command=_sample_command(args),
         )
     try:
         report = run_sampling(plan, workers=args.workers, target=args.target, progress=not args.quiet)

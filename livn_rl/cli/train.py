@@ -26,6 +26,9 @@ examples:
   livn-rl train                                   SAC on livn_rl/Pendulum-S2-v0, 3,000 steps
   livn-rl train livn_rl/Pendulum-S2-v0 --timesteps 20000 --out out/pendulum
   livn-rl train livn_rl/Pendulum-S2-v0 --replay data/S2-population
+  livn-rl train livn_rl/Pendulum-S2-v0 --replay ~/livn-copy --replay-config S2 --replay-split train_with_noise \
+          --env-arg encoder=pulse --env-arg window_ms=5000
+                                                  pretrain on livn's own data (observed through our MEA)
   livn-rl train livn_rl/CartPole-S2-v0 --n-envs 4
   livn-rl train livn_rl/Pendulum-S2-v0 --timesteps 20000 --out out/pendulum --resume
                                                   continue a stopped run (or extend a finished one)
@@ -43,7 +46,12 @@ def add_parser(commands) -> None:
     train.add_argument("--eval-every", type=int, default=500, help="env steps between evaluations (default: %(default)s)")
     train.add_argument("--eval-episodes", type=int, default=3, help="episodes per evaluation (default: %(default)s)")
     train.add_argument("--n-envs", type=int, default=1, help="training envs, copies of one network (default: 1)")
-    train.add_argument("--replay", metavar="DIR", help="pretrain on this dataset's replay buffer first")
+    train.add_argument("--replay", metavar="DIR",
+                       help="pretrain on this dataset's replay buffer first: a livn-rl sample folder, or a dataset in "
+                            "livn's layout (a local copy of livn-org/livn, or the hub name when online)")
+    train.add_argument("--replay-config", metavar="NAME", help="the config of a hub dataset (livn's: the system, S1..S4)")
+    train.add_argument("--replay-split", metavar="NAME",
+                       help="the split to replay (livn's: train, test, train_with_noise; default: train)")
     train.add_argument("--pretrain-steps", type=int, metavar="N",
                        help="gradient steps on the dataset (default: one per trial, at most 20,000)")
     train.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
@@ -66,7 +74,7 @@ def _check_run(args: argparse.Namespace, env_kwargs: dict) -> None:
     import gymnasium as gym
 
     from livn_rl.checks import check_whole
-    from livn_rl.data import dataset_meta
+    from livn_rl.data import dataset_meta, load_dataset
     from livn_rl.data.replay import check_compatible
 
     try:
@@ -86,7 +94,10 @@ def _check_run(args: argparse.Namespace, env_kwargs: dict) -> None:
     try:
         if args.replay is not None:
             with usage_errors(f"--replay {args.replay}: "):
-                check_compatible(dataset_meta(args.replay), env)
+                if (Path(args.replay) / "meta.json").exists():
+                    check_compatible(dataset_meta(args.replay), env)
+                else:  # livn's layout: its samples are checked one by one as the buffer fills
+                    load_dataset(args.replay, args.replay_config, split=args.replay_split)
     finally:
         env.close()
 
@@ -109,7 +120,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise UsageError("--resume continues the run in --out and --overwrite replaces it: choose one")
         settings = run_settings(args.env_id, seed=args.seed, eval_every=args.eval_every,
                                 eval_episodes=args.eval_episodes, n_envs=args.n_envs, replay=args.replay,
-                                hyperparameters=None, env_kwargs=env_kwargs, run_name=name)
+                                hyperparameters=None, env_kwargs=env_kwargs, run_name=name,
+                                replay_config=args.replay_config, replay_split=args.replay_split)
         with usage_errors(f"--resume {out}: "):
             state = check_resume(checkpoint, settings, args.timesteps)
     elif log.exists() and not args.overwrite:
@@ -145,7 +157,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         result = train_sac(args.env_id, timesteps=args.timesteps, seed=args.seed, eval_every=args.eval_every,
                            eval_episodes=args.eval_episodes, n_envs=args.n_envs, replay=args.replay,
-                           pretrain_steps=args.pretrain_steps, env_kwargs=env_kwargs, log_path=log, run_name=name,
+                           replay_config=args.replay_config, replay_split=args.replay_split, pretrain_steps=args.pretrain_steps, env_kwargs=env_kwargs, log_path=log, run_name=name,
                            progress=not args.quiet, model_path=out / "model.zip", checkpoint=checkpoint,
                            resume=args.resume)
     except TrainingInterrupted as stop:

@@ -22,8 +22,8 @@ import numpy as np
 from livn_rl.checks import check_number, check_whole
 from livn_rl.data.identity import dataset_identity, describe_differences, package_version, require_identity
 from livn_rl.data.store import (
-    COLUMNS, FORMAT_VERSION, DatasetError, completed_shards, read_meta, shard_sizes, write_card, write_meta,
-    write_shard,
+    FORMAT_VERSION, DatasetError, check_split, columns, completed_shards, read_meta, shard_sizes, write_card,
+    write_meta, write_shard,
 )
 from livn_rl.identity import canonical, config_hash
 
@@ -63,11 +63,13 @@ def package_versions(names=("livn_rl", "brian2", "numpy", "datasets", "pyarrow")
 CONTROL_DT_MS = 1.0
 #: Metadata keys that say how the trials were drawn; with the identity they define a dataset, and a folder made with
 #: other values is not resumed.
-SETTINGS = ("format_version", "samples", "trials_per_episode", "seed", "n_copies", "shard_size")
+SETTINGS = ("format_version", "split", "samples", "trials_per_episode", "seed", "n_copies", "shard_size",
+            "record_voltage")
 
 
 def build_meta(system, encoder, *, samples: int, window_ms: float, trials_per_episode: int, noise: bool, seed: int,
-               n_copies: int, dt_ms: float, command: str) -> dict[str, Any]:
+               n_copies: int, dt_ms: float, command: str, split: str = "train",
+               record_voltage: bool = False) -> dict[str, Any]:
     """The metadata of a dataset to be sampled (and the arguments checked)."""
     from livn_rl.encoders import StimulationContext, make_encoder
     from livn_rl.systems import make_system
@@ -78,6 +80,9 @@ def build_meta(system, encoder, *, samples: int, window_ms: float, trials_per_ep
     seed = check_whole("seed", seed, 0)
     if not isinstance(noise, (bool, np.bool_)):
         raise ValueError(f"noise must be True or False, got {noise!r}")
+    if not isinstance(record_voltage, (bool, np.bool_)):
+        raise ValueError(f"record_voltage must be True or False, got {record_voltage!r}")
+    split = check_split(split)
     window_ms = check_number("window_ms", window_ms, 0.0, low_open=True)
     dt_ms = check_number("dt_ms", dt_ms, 0.0, low_open=True)
     for grid_ms in (dt_ms, CONTROL_DT_MS):
@@ -103,10 +108,14 @@ def build_meta(system, encoder, *, samples: int, window_ms: float, trials_per_ep
                    "populations": [{"name": p.name, "start": p.start, "stop": p.stop} for p in built.populations]},
         "mea": {"n_channels": built.mea.n_channels},
         "encoder": {"spec": spec, "repr": repr(instance), "input_low": space.low.tolist(),
-                    "input_high": space.high.tolist()},
+                    "input_high": space.high.tolist(), "feature_units": instance.feature_units,
+                    "feature_low": instance.feature_space.low.tolist(),
+                    "feature_high": instance.feature_space.high.tolist()},
         "window_ms": float(window_ms),
         "dt_ms": float(dt_ms),
         "noise": bool(noise),
+        "split": split,
+        "record_voltage": bool(record_voltage),
         "samples": samples,
         "trials_per_episode": trials_per_episode,
         "seed": seed,
@@ -126,7 +135,8 @@ class _ShardMaker:
 
         self.meta = meta
         self.sim = Simulation(system, seed=meta["seed"], n_copies=meta["n_copies"], dt_ms=meta["dt_ms"],
-                              target=target, background=meta["noise"])
+                              target=target, background=meta["noise"],
+                              record_voltages=range(meta["system"]["n_neurons"]) if meta["record_voltage"] else None)
         context = StimulationContext(self.sim.mea, meta["window_ms"], meta["dt_ms"])
         template = make_encoder(encoder)
         self.encoders = [copy_module.deepcopy(template) for _ in range(meta["n_copies"])]
@@ -149,14 +159,16 @@ class _ShardMaker:
         sim.reset(seed)
         for e in self.encoders:
             e.reset(rng)
-        rows: dict[str, list] = {name: [] for name in COLUMNS}
+        rows: dict[str, list] = {name: [] for name in columns(meta)}
         c = sim.n_channels
         for step in range(steps):
             # trial = first + copy * steps + step: episodes are contiguous in the dataset
             live = [k for k in range(k_copies) if k * steps + step < n_rows]
             if not live:
                 break
-            stimuli = [self.encoders[k].encode(features[step, k]) for k in range(k_copies)]
+            # the stimulation is that of the stored (float32) features, so the features describe it exactly
+            stored = [self.encoders[k].to_features(features[step, k]) for k in range(k_copies)]
+            stimuli = [self.encoders[k].encode(self.encoders[k].from_features(stored[k])) for k in range(k_copies)]
             stacked = stack_copies(stimuli, c, window, meta["dt_ms"])
             recording = sim.step(stacked if np.any(stacked) else None, window)
             t0 = recording.t_start_ms
@@ -168,10 +180,13 @@ class _ShardMaker:
                 rows["step"].append(step)
                 rows["seed"].append(seed)
                 rows["copy"].append(k)
-                rows["features"].append(features[step, k].tolist())
+                rows["features"].append(stored[k].tolist())
                 rows["t_end"].append(window)
-                rows["trial_it"].append(recording.neuron_i[n].astype(np.int32).tolist())
-                rows["trial_t"].append((recording.neuron_t_ms[n] - t0).astype(np.float32).tolist())
+                rows["trial_it"].append([recording.neuron_i[n].astype(np.int32).tolist()])  # one trial per sample
+                rows["trial_t"].append([(recording.neuron_t_ms[n] - t0).astype(np.float32).tolist()])
+                if meta["record_voltage"]:
+                    rows["trial_iv"].append([recording.voltage_index.astype(np.int32).tolist()])
+                    rows["trial_vv"].append([recording.voltage_mv[k].astype(np.float32).tolist()])
                 rows["channel_it"].append(recording.channel_c[ch].astype(np.int32).tolist())
                 rows["channel_t"].append((recording.channel_t_ms[ch] - t0).astype(np.float32).tolist())
                 rows["channel_unit"].append(recording.channel_unit[ch].astype(np.int32).tolist())
@@ -179,7 +194,7 @@ class _ShardMaker:
                 with counter.get_lock():
                     counter.value += len(live)
         order = np.argsort(rows["trial"], kind="stable")
-        return write_shard(Path(meta["folder"]), index, {k: [v[i] for i in order] for k, v in rows.items()})
+        return write_shard(Path(meta["folder"]), meta, index, {k: [v[i] for i in order] for k, v in rows.items()})
 
     def close(self) -> None:
         self.sim.close()
@@ -235,6 +250,8 @@ def plan_sampling(
     seed: int = 0,
     n_copies: int = 8,
     dt_ms: float = 0.1,
+    split: str = "train",
+    record_voltage: bool = False,
     command: str | None = None,
 ) -> SamplingPlan:
     """Check the arguments and the folder ``out`` (see :func:`sample_dataset`), write the dataset's metadata and card,
@@ -246,7 +263,8 @@ def plan_sampling(
     folder = Path(out)
     command = command or "livn_rl.data.sample_dataset(...)"
     meta = build_meta(system, encoder, samples=samples, window_ms=window_ms, trials_per_episode=trials_per_episode,
-                      noise=noise, seed=seed, n_copies=n_copies, dt_ms=dt_ms, command=command)
+                      noise=noise, seed=seed, n_copies=n_copies, dt_ms=dt_ms, command=command, split=split,
+                      record_voltage=record_voltage)
     if folder.exists() and (folder / "meta.json").exists():
         previous = read_meta(folder)
         old_identity = require_identity(previous, folder)
@@ -281,21 +299,25 @@ def sample_dataset(
     n_copies: int = 8,
     workers: int = 1,
     dt_ms: float = 0.1,
+    split: str = "train",
+    record_voltage: bool = False,
     target: str = "auto",
     progress: bool = True,
     command: str | None = None,
 ) -> SampleReport:
     """Record ``samples`` stimulus-response trials of ``system`` into the dataset folder ``out``.
 
-    Each trial is one window: features drawn uniformly from the encoder's input space are encoded into stimulation,
-    the culture is simulated, and its spikes (every neuron's, and what every electrode detected) are recorded.
-    Calling it again on the same folder with the same settings makes only the shards that are missing.
+    Each sample is one window: features drawn uniformly from the encoder's input space are encoded into stimulation,
+    the culture is simulated, and its spikes (every neuron's, and what every electrode detected) are recorded, in
+    livn's layout (see :mod:`livn_rl.data.store`). Calling it again on the same folder with the same settings makes
+    only the shards that are missing. Short closed-loop windows (50 ms, 200 per episode) and livn's long samples
+    (``window_ms=5000``, ``trials_per_episode=1``, ``encoder={"name": "pulse", "n_pulses": 10}``) are both made.
 
     :param system: the culture (``"S2"``, a config or a System)
     :param out: the dataset folder (created; an existing one must hold a dataset of the same settings)
     :param samples: number of trials
-    :param encoder: features -> stimulation: a built-in name (``"pulse"``: channel, onset and amplitude, the livn
-        dataset's features), ``{"name": ..., **params}`` or an Encoder
+    :param encoder: features -> stimulation: a built-in name (``"pulse"``: channel, onset (ms) and amplitude (uA)
+        per pulse, livn's features), ``{"name": ..., **params}`` or an Encoder
     :param window_ms: trial length (ms)
     :param trials_per_episode: consecutive trials on one culture before it is reset
     :param noise: background noise on or off
@@ -303,6 +325,9 @@ def sample_dataset(
     :param n_copies: episodes simulated side by side as copies of one network (one shard)
     :param workers: processes making shards in parallel
     :param dt_ms: simulation time step (ms)
+    :param split: the split the samples form, named as livn's (``"train"``, ``"test"``, ``"train_with_noise"``) or
+        any lowercase name; a folder holds one split (sample the test split into another folder, with another seed)
+    :param record_voltage: also record every neuron's membrane voltage (columns ``trial_iv``, ``trial_vv``; large)
     :param target: Brian2 code generation target
     :param progress: show a progress bar over trials
     :param command: the command line to record in the dataset card
@@ -310,7 +335,7 @@ def sample_dataset(
     workers = check_whole("workers", workers, 1)
     plan = plan_sampling(system, out, samples=samples, encoder=encoder, window_ms=window_ms,
                          trials_per_episode=trials_per_episode, noise=noise, seed=seed, n_copies=n_copies, dt_ms=dt_ms,
-                         command=command)
+                         split=split, record_voltage=record_voltage, command=command)
     return run_sampling(plan, workers=workers, target=target, progress=progress)
 
 

@@ -5,14 +5,23 @@ A dataset folder holds::
     meta.json                     how the trials were made: their identity (full system config, MEA, encoder,
                                   window, dt, noise, code versions) and its content hash, seeds, versions
     README.md                     the dataset card (Hugging Face format: YAML header + prose)
-    data/train-00000.parquet      shard k holds trials k * shard_size ... (k + 1) * shard_size - 1
-    data/train-00001.parquet
+    data/<split>-00000.parquet    shard k holds trials k * shard_size ... (k + 1) * shard_size - 1
+    data/<split>-00001.parquet    (<split>: train, test, train_with_noise, ...)
 
-Every row is one trial: one window of ``t_end`` ms in which the culture received the stimulation encoded from
-``features`` and answered with the recorded spikes. The columns ``features``, ``trial_it``, ``trial_t``, ``t_end``
-and ``seed`` are those of the public livn dataset; ``channel_*`` hold what the MEA detected, and ``trial``,
-``episode``, ``step``, ``copy`` say where the trial sits in its run. A shard is written to a temporary name and
-renamed when complete, so a folder never holds a half-written shard under a final name.
+Every row is one sample: one window of ``t_end`` ms in which the culture received the stimulation encoded from
+``features`` and answered with the recorded spikes. The rows are in livn's published layout (``datasets.load_dataset(
+"livn-org/livn", name="S2")``), so livn's reading code works on them unchanged: ``sample["trial_it"][0]`` and
+``sample["trial_t"][0]`` are the neuron ids and spike times (ms) of the sample's first trial (spikes are nested, one
+inner list per trial; a livn_rl sample holds one trial), ``sample["features"]`` is the encoder's features in the
+encoder's own units (the pulse encoder's are livn's: per pulse ``[channel, onset ms, amplitude uA]``), ``t_end`` the
+sample's length (ms), and with ``record_voltage`` ``trial_iv`` / ``trial_vv`` hold the recorded neurons and their
+membrane voltage traces. Ours besides: ``channel_*`` (what the MEA detected) and ``trial``, ``episode``, ``step``,
+``copy``, ``seed`` (where the sample sits in its run). Shards are named after the split (``train``, ``test``,
+``train_with_noise``, ... as livn's). A shard is written to a temporary name and renamed when complete, so a folder
+never holds a half-written shard under a final name.
+
+Format version 1 (flat spike lists, features as the encoder's [-1, 1] input) is refused with the command that makes
+the dataset again in this format.
 """
 
 from __future__ import annotations
@@ -27,9 +36,11 @@ import numpy as np
 META_FILE = "meta.json"
 CARD_FILE = "README.md"
 SHARD_DIR = "data"
-SHARD_PATTERN = "train-{:05d}.parquet"
+SHARD_PATTERN = "{split}-{index:05d}.parquet"
 #: Bumped whenever the columns change; a dataset of another version is refused with a clear error.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Split names of livn's published datasets (any other lowercase name made of letters, digits and _ works too).
+LIVN_SPLITS = ("train", "test", "train_with_noise")
 
 #: column -> (Arrow type name, meaning); the order is the column order on disk.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -39,13 +50,23 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "seed": ("int64", "seed of the culture's reset for this episode"),
     "copy": ("int32", "copy of the culture within the batched simulation (the culture's initial state is drawn "
                       "from seed and copy)"),
-    "features": ("list<float32>", "the encoder's input for this trial (the agent's action), in the encoder's input space"),
-    "t_end": ("float32", "trial length (ms)"),
-    "trial_it": ("list<int32>", "neuron index of every spike"),
-    "trial_t": ("list<float32>", "time of every spike from the start of the trial (ms)"),
+    "features": ("list<float32>", "the encoder's features of the stimulation, in the encoder's units (meta.json "
+                                  "encoder.feature_units; the pulse encoder: per pulse channel, onset (ms), amplitude "
+                                  "(uA), livn's features)"),
+    "t_end": ("float32", "length of the sample (ms)"),
+    "trial_it": ("list<list<int32>>", "neuron id of every spike, one inner list per trial (one trial per sample)"),
+    "trial_t": ("list<list<float32>>", "time of every spike from the start of the sample (ms), one inner list per "
+                                       "trial"),
     "channel_it": ("list<int32>", "MEA channel of every detected spike"),
-    "channel_t": ("list<float32>", "time of every detected spike from the start of the trial (ms)"),
+    "channel_t": ("list<float32>", "time of every detected spike from the start of the sample (ms)"),
     "channel_unit": ("list<int32>", "neuron that caused each detected spike (-1: a noise crossing)"),
+}
+#: The voltage columns, written when the dataset records voltages (``record_voltage``).
+VOLTAGE_COLUMNS: dict[str, tuple[str, str]] = {
+    "trial_iv": ("list<list<int32>>", "ids of the neurons whose membrane voltage was recorded, one inner list per "
+                                      "trial"),
+    "trial_vv": ("list<list<list<float32>>>", "membrane voltage (mV) of each recorded neuron, sampled every dt_ms "
+                                              "from the start of the sample, one list of traces per trial"),
 }
 #: The columns a dataset needs to be turned into a replay buffer.
 REPLAY_COLUMNS = ("trial", "episode", "step", "features", "t_end", "trial_it", "trial_t", "channel_it", "channel_t",
@@ -56,27 +77,50 @@ class DatasetError(ValueError):
     """A dataset folder that cannot be used as asked: missing, corrupt, partial or made for something else."""
 
 
-def arrow_schema():
-    """The Arrow schema of a shard."""
+def columns(meta: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The columns of the dataset described by ``meta``: :data:`COLUMNS`, and the voltage columns if it records
+    voltages."""
+    return {**COLUMNS, **(VOLTAGE_COLUMNS if meta.get("record_voltage") else {})}
+
+
+def _arrow_type(kind: str):
     import pyarrow as pa
 
-    types = {"int64": pa.int64(), "int32": pa.int32(), "float32": pa.float32(),
-             "list<float32>": pa.list_(pa.float32()), "list<int32>": pa.list_(pa.int32())}
-    return pa.schema([(name, types[kind]) for name, (kind, _) in COLUMNS.items()])
+    if kind.startswith("list<"):
+        return pa.list_(_arrow_type(kind[5:-1]))
+    return {"int64": pa.int64(), "int32": pa.int32(), "float32": pa.float32()}[kind]
 
 
-def shard_path(folder: str | Path, index: int) -> Path:
-    return Path(folder) / SHARD_DIR / SHARD_PATTERN.format(index)
+def arrow_schema(meta: dict[str, Any] | None = None):
+    """The Arrow schema of a shard of the dataset described by ``meta`` (default: one without voltages)."""
+    import pyarrow as pa
+
+    return pa.schema([(name, _arrow_type(kind)) for name, (kind, _) in columns(meta or {}).items()])
 
 
-def write_shard(folder: str | Path, index: int, rows: dict[str, list]) -> Path:
-    """Write shard ``index`` atomically (temporary file, then rename) and return its path."""
+def check_split(split: str) -> str:
+    """``split`` if it is a usable split name (lowercase letters, digits and ``_``, as livn's), else a ValueError."""
+    if not isinstance(split, str) or not split or not all(c.islower() or c.isdigit() or c == "_" for c in split) \
+            or not split[0].isalpha():
+        raise ValueError(f"split must be a name of lowercase letters, digits and _ such as livn's {list(LIVN_SPLITS)}, "
+                         f"got {split!r}")
+    return split
+
+
+def shard_path(folder: str | Path, index: int, split: str = "train") -> Path:
+    return Path(folder) / SHARD_DIR / SHARD_PATTERN.format(split=split, index=index)
+
+
+def write_shard(folder: str | Path, meta: dict[str, Any], index: int, rows: dict[str, list]) -> Path:
+    """Write shard ``index`` of the dataset described by ``meta`` atomically (temporary file, then rename) and
+    return its path."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = shard_path(folder, index)
+    path = shard_path(folder, index, meta["split"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pydict({name: rows[name] for name in COLUMNS}, schema=arrow_schema())
+    schema = arrow_schema(meta)
+    table = pa.Table.from_pydict({name: rows[name] for name in schema.names}, schema=schema)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     pq.write_table(table, partial)
     os.replace(partial, path)
@@ -95,6 +139,11 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
         meta = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise DatasetError(f"{path} is not valid JSON ({err}); the dataset's metadata is damaged") from None
+    if meta.get("format_version") == 1:
+        raise DatasetError(
+            f"{folder} is in livn_rl's dataset format 1 (flat spike lists, features as the encoder's [-1, 1] input), "
+            f"which this livn_rl no longer reads: format {FORMAT_VERSION} is livn's layout (nested trial_it/trial_t, "
+            f"features in the encoder's units). Sample it again into a new folder: `{meta.get('command', 'livn-rl sample ...')}`")
     if meta.get("format_version") != FORMAT_VERSION:
         raise DatasetError(f"{path} has format_version {meta.get('format_version')!r}; this livn_rl reads version "
                            f"{FORMAT_VERSION}")
@@ -108,9 +157,9 @@ def write_meta(folder: str | Path, meta: dict[str, Any]) -> None:
     os.replace(partial, path)
 
 
-def check_shard(path: Path, first_trial: int, n_rows: int) -> None:
-    """Raise :class:`DatasetError` unless ``path`` is a complete shard of ``n_rows`` trials starting at
-    ``first_trial`` with the expected columns."""
+def check_shard(path: Path, meta: dict[str, Any], first_trial: int, n_rows: int) -> None:
+    """Raise :class:`DatasetError` unless ``path`` is a complete shard of the dataset described by ``meta``: ``n_rows``
+    trials starting at ``first_trial`` with the expected columns."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -120,7 +169,7 @@ def check_shard(path: Path, first_trial: int, n_rows: int) -> None:
     except (pa.ArrowException, OSError) as err:
         raise DatasetError(f"shard {path} is corrupt or partial ({err}); delete it and run the sampler again to "
                            f"redo it") from None
-    expected = arrow_schema()
+    expected = arrow_schema(meta)
     if not schema.equals(expected, check_metadata=False):
         missing = sorted(set(expected.names) - set(schema.names))
         extra = sorted(set(schema.names) - set(expected.names))
@@ -141,29 +190,29 @@ def completed_shards(folder: str | Path, meta: dict[str, Any]) -> list[bool]:
     """Which shards of the dataset exist and are complete (a damaged shard raises :class:`DatasetError`)."""
     done = []
     for k, n in enumerate(shard_sizes(meta)):
-        path = shard_path(folder, k)
+        path = shard_path(folder, k, meta["split"])
         if path.exists():
-            check_shard(path, k * int(meta["shard_size"]), n)
+            check_shard(path, meta, k * int(meta["shard_size"]), n)
         done.append(path.exists())
     return done
 
 
 def write_card(folder: str | Path, meta: dict[str, Any]) -> None:
     """The dataset card: a Hugging Face YAML header (configs, features) and a description of how it was made."""
-    columns = "\n".join(f"| `{name}` | {kind} | {meaning} |" for name, (kind, meaning) in COLUMNS.items())
-    features = "\n".join(
-        f"  - name: {name}\n" + (f"    sequence: {kind[5:-1]}" if kind.startswith("list") else f"    dtype: {kind}")
-        for name, (kind, _) in COLUMNS.items()
-    )
+    table = columns(meta)
+    column_rows = "\n".join(f"| `{name}` | {kind} | {meaning} |" for name, (kind, meaning) in table.items())
+    features = "\n".join(f"  - name: {name}\n{_card_feature(kind, 4)}" for name, (kind, _) in table.items())
+    split = meta["split"]
     versions = "\n".join(f"- {name} {version}" for name, version in meta["versions"].items())
-    settings = json.dumps({k: meta[k] for k in ("system", "encoder", "window_ms", "dt_ms", "noise", "samples",
-                                                 "trials_per_episode", "seed", "n_copies", "shard_size")}, indent=2)
+    settings = json.dumps({k: meta[k] for k in ("system", "encoder", "window_ms", "dt_ms", "noise", "split", "samples",
+                                                 "trials_per_episode", "seed", "n_copies", "shard_size",
+                                                 "record_voltage")}, indent=2)
     text = f"""---
 configs:
 - config_name: {meta['system']['name']}
   data_files:
-  - split: train
-    path: {SHARD_DIR}/train-*.parquet
+  - split: {split}
+    path: {SHARD_DIR}/{split}-*.parquet
 dataset_info:
   features:
 {features}
@@ -176,11 +225,13 @@ tags:
 
 # Stimulus-response trials of {meta['system']['name']}
 
-{meta['samples']} trials of {meta['window_ms']} ms made by livn_rl `livn-rl sample` (format version
-{FORMAT_VERSION}). Each trial stimulates the simulated culture {meta['system']['name']}
+{meta['samples']} samples of {meta['window_ms']} ms (split `{split}`) made by livn_rl `livn-rl sample` (format
+version {FORMAT_VERSION}, livn's layout: `sample["trial_it"][0]`, `sample["trial_t"][0]`, `sample["features"]`,
+`sample["t_end"]` read as in livn's examples). Each trial stimulates the simulated culture {meta['system']['name']}
 ({meta['system']['n_neurons']} neurons) through its {meta['mea']['n_channels']}-channel MEA with the stimulation
 that the encoder `{meta['encoder']['repr']}` makes of the trial's `features`, and records every neuron's spikes and
-what each electrode detected. Features are drawn uniformly from the encoder's input space. Background noise was
+what each electrode detected. Features ({meta['encoder']['feature_units']}) are drawn uniformly from the encoder's
+input space. Background noise was
 {'on' if meta['noise'] else 'off'}. Trials come in episodes of {meta['trials_per_episode']} consecutive windows on
 one culture; every episode starts from a fresh culture drawn from `seed` and `copy`.
 
@@ -190,7 +241,7 @@ Command: `{meta['command']}`
 
 | column | type | meaning |
 |---|---|---|
-{columns}
+{column_rows}
 
 ## Settings
 
@@ -218,6 +269,15 @@ and replay accepts only an env of the same identity; both name the fields that d
     os.replace(partial, path)
 
 
-__all__ = ["CARD_FILE", "COLUMNS", "DatasetError", "FORMAT_VERSION", "META_FILE", "REPLAY_COLUMNS", "arrow_schema",
-           "check_shard", "completed_shards", "read_meta", "shard_path", "shard_sizes", "write_card", "write_meta",
-           "write_shard"]
+def _card_feature(kind: str, indent: int) -> str:
+    """A column type as a Hugging Face card's ``dataset_info.features`` entry (nested lists as nested sequences)."""
+    pad = " " * indent
+    if kind.startswith("list<"):
+        return f"{pad}sequence:\n{_card_feature(kind[5:-1], indent + 2)}" if kind[5:].startswith("list<") \
+            else f"{pad}sequence: {kind[5:-1]}"
+    return f"{pad}dtype: {kind}"
+
+
+__all__ = ["CARD_FILE", "COLUMNS", "DatasetError", "FORMAT_VERSION", "LIVN_SPLITS", "META_FILE", "REPLAY_COLUMNS",
+           "VOLTAGE_COLUMNS", "arrow_schema", "check_shard", "check_split", "columns", "completed_shards", "read_meta",
+           "shard_path", "shard_sizes", "write_card", "write_meta", "write_shard"]

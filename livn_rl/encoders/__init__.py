@@ -12,7 +12,7 @@ import inspect
 
 import gymnasium as gym
 
-from livn_rl.encoders.base import Decoder, Encoder, StimulationContext, check_fits, from_unit, unit_dims
+from livn_rl.encoders.base import Decoder, Encoder, StimulationContext, check_features, check_fits, from_unit, unit_dims
 from livn_rl.encoders.decoders import ChannelRateDecoder, FirstSpikeDecoder, LinearDecoder, PopulationVectorDecoder
 from livn_rl.encoders.encoders import PopulationEncoder, PulseEncoder, RateEncoder, TimingEncoder
 
@@ -72,5 +72,5 @@ def make_decoder(spec: Decoder | str | dict, output_space: gym.Space | None = No
 __all__ = [
     "DECODERS", "ENCODERS", "ChannelRateDecoder", "Decoder", "Encoder", "FirstSpikeDecoder", "LinearDecoder",
     "PopulationEncoder", "PopulationVectorDecoder", "PulseEncoder", "RateEncoder", "StimulationContext", "TimingEncoder",
-    "check_fits", "from_unit", "make_decoder", "make_encoder", "unit_dims",
+    "check_features", "check_fits", "from_unit", "make_decoder", "make_encoder", "unit_dims",
 ]

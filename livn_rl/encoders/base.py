@@ -29,7 +29,7 @@ from livn_rl.mea import MEA
 from livn_rl.recording import Recording
 from livn_rl.stimulus import Pulse
 
-__all__ = ["Decoder", "Encoder", "StimulationContext", "check_fits", "from_unit", "unit_dims"]
+__all__ = ["Decoder", "Encoder", "StimulationContext", "check_features", "check_fits", "from_unit", "unit_dims"]
 
 
 @dataclass(frozen=True)
@@ -110,9 +110,26 @@ class Encoder(_Bound):
     """
 
     input_space: gym.Space
+    #: What the values of :meth:`to_features` are, in a dataset's ``features`` column and its metadata.
+    feature_units: str = "the encoder's input, each value in [-1, 1]"
 
     def encode(self, x) -> list[Pulse] | np.ndarray | None:
         raise NotImplementedError
+
+    @property
+    def feature_space(self) -> gym.spaces.Box:
+        """The space of :meth:`to_features` (by default the input space itself)."""
+        return self.input_space
+
+    def to_features(self, x) -> np.ndarray:
+        """Input ``x`` as the flat float32 features a dataset stores (by default the input itself)."""
+        return np.asarray(x, dtype=np.float32).ravel()
+
+    def from_features(self, features) -> np.ndarray:
+        """The input (in :attr:`input_space`, float64 so that encoding it gives exactly the stimulation that
+        ``features`` describe). Features outside :attr:`feature_space` raise a ValueError naming the value and the
+        range."""
+        return check_features(self, features)
 
 
 class Decoder(_Bound):
@@ -126,6 +143,25 @@ class Decoder(_Bound):
 
     def decode(self, recording: Recording):
         raise NotImplementedError
+
+
+def check_features(encoder: Encoder, features) -> np.ndarray:
+    """``features`` as a float64 array, checked against ``encoder``'s :attr:`~Encoder.feature_space` (shape and
+    range, with a tolerance of float32 rounding)."""
+    space = encoder.feature_space
+    values = np.asarray(features, dtype=np.float64).ravel()
+    name = type(encoder).__name__
+    if values.shape != (int(np.prod(space.shape)),):
+        raise ValueError(f"{name} features must have {int(np.prod(space.shape))} values ({encoder.feature_units}), "
+                         f"got {values.size}")
+    low, high = space.low.astype(np.float64).ravel(), space.high.astype(np.float64).ravel()
+    slack = 1e-5 * np.maximum(1.0, np.abs(high - low))
+    bad = ~np.isfinite(values) | (values < low - slack) | (values > high + slack)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} feature {k} is {float(values[k])!r}, outside the encoder's range [{low[k]:g}, {high[k]:g}] "
+                         f"({encoder.feature_units})")
+    return np.clip(values, low, high)
 
 
 def from_unit(values: np.ndarray, space: gym.Space):

@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 from livn_rl.checks import check_number, check_whole
-from livn_rl.encoders.base import Encoder, StimulationContext
+from livn_rl.encoders.base import Encoder, StimulationContext, check_features
 from livn_rl.stimulus import Pulse
 
 __all__ = ["PopulationEncoder", "PulseEncoder", "RateEncoder", "TimingEncoder", "population_layout"]
@@ -96,6 +96,34 @@ class PulseEncoder(Encoder, _PulseShape):
         channel = np.minimum(np.floor(u[:, 0] * context.n_channels), context.n_channels - 1)
         onset = np.array([self._snap(v, context) for v in u[:, 1] * self._latest_onset(context)])
         return np.column_stack([channel, onset, u[:, 2] * self.max_amplitude_ua])
+
+    feature_units = "per pulse: channel index, onset (ms from the start of the window), amplitude (uA); livn's units"
+
+    @property
+    def feature_space(self) -> gym.spaces.Box:
+        """Per pulse ``[0, n_channels - 1]`` x ``[0, window - pulse duration]`` ms x ``[0, max_amplitude_ua]`` uA."""
+        context = self._require_context()
+        low = np.zeros(3 * self.n_pulses, np.float32)
+        high = np.tile([context.n_channels - 1, self._latest_onset(context), self.max_amplitude_ua], self.n_pulses)
+        return gym.spaces.Box(low, high.astype(np.float32), (3 * self.n_pulses,), np.float32)
+
+    def to_features(self, x) -> np.ndarray:
+        """``[channel, onset ms, amplitude uA]`` of each pulse, flat: the features of livn's datasets."""
+        return self.features(x).ravel().astype(np.float32)
+
+    def from_features(self, features) -> np.ndarray:
+        """The input whose pulses are ``features`` (channels must be whole; onsets are snapped to the time step)."""
+        context = self._require_context()
+        values = check_features(self, features).reshape(self.n_pulses, 3)
+        channel, onset, amplitude = values.T
+        if np.any(channel != np.round(channel)):
+            raise ValueError(f"PulseEncoder channel features must be whole channel indices, got {channel.tolist()}")
+        latest = self._latest_onset(context)
+        onset = np.round(onset / context.dt_ms) * context.dt_ms  # undo float32 rounding of grid onsets
+        unit = np.column_stack([(channel + 0.5) / context.n_channels,
+                                onset / latest if latest > 0 else np.zeros_like(onset),
+                                amplitude / self.max_amplitude_ua])
+        return 2.0 * unit.ravel() - 1.0
 
     def encode(self, x) -> list[Pulse]:
         """The pulses of input ``x``, in input order. A channel delivers one pulse at a time: of pulses that would

@@ -5,7 +5,7 @@ from livn_rl.envs.burst_suppression import BurstSuppressionEnv
 from livn_rl.envs.culture_control import CultureControlEnv
 from livn_rl.envs.lateral_line_localize import LateralLineLocalizeEnv
 from livn_rl.envs.lif_rate_track import LIFRateTrackEnv
-from livn_rl.envs.neural_task import TASK_WINDOWS_MS, NeuralTaskEnv
+from livn_rl.envs.neural_task import TASK_WINDOWS_MS, NeuralTaskEnv, wrap
 from livn_rl.envs.pattern import PatternEnv
 from livn_rl.envs.rate_clamp import RateClampEnv
 from livn_rl.envs.ring_steer import RingSteerEnv
@@ -17,5 +17,5 @@ register_envs()
 __all__ = [
     "TASK_WINDOWS_MS", "BurstSuppressionEnv", "CultureControlEnv", "LIFRateTrackEnv", "LateralLineLocalizeEnv", "LivnEnv",
     "LivnVectorEnv", "NeuralTaskEnv", "PatternEnv", "RateClampEnv", "RingSteerEnv", "env_ids", "register_envs",
-    "valid_kwargs",
+    "valid_kwargs", "wrap",
 ]

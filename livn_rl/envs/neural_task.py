@@ -1,4 +1,6 @@
-"""A Gymnasium task with a simulated culture between the agent and the task."""
+"""A Gymnasium task with a simulated culture between the agent and the task: :func:`wrap` puts one in front of any
+task env instance (as livn's ``LivnGym(benchmark, env, encoding, decoding)`` does), and the registered
+``livn_rl/<Task>-<System>-v0`` envs are made by it."""
 
 from __future__ import annotations
 
@@ -7,11 +9,13 @@ from typing import Callable
 import gymnasium as gym
 import numpy as np
 
+from gymnasium.envs.registration import EnvSpec
+
 from livn_rl.encoders import ChannelRateDecoder, check_fits, make_decoder, make_encoder, unit_dims
 from livn_rl.envs.base import LivnEnv
 from livn_rl.recording import Recording
 
-__all__ = ["DEFAULT_WINDOW_MS", "NeuralTaskEnv", "TASK_WINDOWS_MS"]
+__all__ = ["DEFAULT_WINDOW_MS", "NeuralTaskEnv", "TASK_WINDOWS_MS", "task_instance", "wrap"]
 
 #: Neural time equals task time: the window of each task is its own time step.
 TASK_WINDOWS_MS = {
@@ -59,7 +63,8 @@ class NeuralTaskEnv(LivnEnv):
     task's info holds.
 
     ## Arguments
-    :param task: a Gymnasium env id, or a callable that returns a new task env
+    :param task: a task env instance (already wrapped or not; its own time limit and wrappers stay), a Gymnasium
+        env id (``gym.make(id).unwrapped``: the registration holds the time limit) or a callable that returns one
     :param system: the culture (``"S1"``, ``"S2"``, ``"S3"``, a config or a System)
     :param encoder: agent action -> stimulation: a built-in name, ``{"name": ..., **params}`` or an Encoder
     :param decoder: recording -> task action: a built-in name, ``{"name": ..., **params}`` or a Decoder whose
@@ -94,12 +99,13 @@ class NeuralTaskEnv(LivnEnv):
         simulation=None,
         copy: int = 0,
     ) -> None:
-        self.task = _make_task(task, task_kwargs, render_mode)
-        self.task_id = task if isinstance(task, str) else type(self.task).__name__
+        self.task = task_instance(task, task_kwargs, render_mode)
+        spec = self.task.unwrapped.spec
+        self.task_id = spec.id if spec is not None else type(self.task.unwrapped).__name__
         task_space = self.task.action_space
         unit_dims(task_space)  # a clear error for spaces we cannot decode into
         if window_ms is None:
-            window_ms = TASK_WINDOWS_MS.get(task if isinstance(task, str) else "", DEFAULT_WINDOW_MS)
+            window_ms = TASK_WINDOWS_MS.get(self.task_id, DEFAULT_WINDOW_MS)
         if not isinstance(self.task.observation_space, gym.spaces.Box):
             raise ValueError(f"the task's observation space must be a Box, got {self.task.observation_space}")
         self.encoder = make_encoder(encoder, n_values=unit_dims(task_space))
@@ -160,16 +166,60 @@ class NeuralTaskEnv(LivnEnv):
         super().close()
 
 
-def _make_task(task, task_kwargs: dict | None, render_mode: str | None) -> gym.Env:
+def task_instance(task, task_kwargs: dict | None = None, render_mode: str | None = None) -> gym.Env:
+    """The task env a :class:`NeuralTaskEnv` drives: ``task`` itself if it is an env instance, ``gym.make(task)``
+    unwrapped for an id (our registration holds the time limit, so the task must not truncate on its own as well),
+    or what the callable ``task`` returns."""
+    if isinstance(task, gym.Env):
+        if task_kwargs:
+            raise ValueError(f"task_kwargs={task_kwargs!r} cannot apply to a task env that is already made")
+        return task
     kwargs = dict(task_kwargs or {})
     if render_mode is not None:
         kwargs.setdefault("render_mode", "rgb_array")
     if isinstance(task, str):
-        # unwrapped: our own registration holds the time limit, so the task must not truncate on its own as well
         return gym.make(task, **kwargs).unwrapped
     if callable(task):
         env = task(**kwargs)
         if not isinstance(env, gym.Env):
             raise ValueError(f"task() must return a gymnasium.Env, got {type(env).__name__}")
         return env
-    raise ValueError(f"task must be a Gymnasium env id or a callable that returns an env, got {task!r}")
+    raise ValueError(f"task must be a Gymnasium env, an env id or a callable that returns an env, got {task!r}")
+
+
+def wrap(task_env: gym.Env, system="S2", *, encoder="population", decoder="population_vector",
+         window_ms: float | None = None, **kwargs) -> NeuralTaskEnv:
+    """Put a simulated culture between an agent and ``task_env``, any Gymnasium env instance (already wrapped or
+    not), as livn's ``LivnGym(benchmark, env, encoding, decoding)`` does: each step the agent's action is encoded into
+    stimulation, the culture answers, and its recording is decoded into ``task_env``'s action.
+
+    >>> import gymnasium as gym, livn_rl
+    >>> env = livn_rl.wrap(gym.make("Pendulum-v1"), system="S2", encoder="rate", decoder="population_vector")
+    >>> venv = gym.make_vec(env.spec, num_envs=8)        # 8 cultures in one network, each with its own task copy
+    >>> sb3_venv = livn_rl.make_sb3_vec_env(env.spec, n_envs=8)
+
+    ``task_env``'s own wrappers stay: a ``TimeLimit`` truncates the episodes. The returned env's ``spec`` rebuilds
+    it, each rebuild (and each copy of a vector env) driving its own deep copy of ``task_env``.
+
+    :param task_env: the task (observation space a Box; action space a Box with finite bounds or Discrete)
+    :param system: the culture (``"S1"``, ``"S2"``, ``"S3"``, a config or a System)
+    :param encoder: agent action -> stimulation (see :class:`NeuralTaskEnv`)
+    :param decoder: recording -> task action; its output must fit ``task_env``'s action space
+    :param window_ms: simulated time per step (default: the task's own time step where known, else 50 ms)
+    :param kwargs: the other arguments of :class:`NeuralTaskEnv` (``observe_neural``, ``noise``, ``dt_ms``, ...)
+    """
+    if not isinstance(task_env, gym.Env):
+        raise ValueError(f"wrap() takes a Gymnasium env instance, got {type(task_env).__name__}; for an env id use "
+                         f"gym.make('livn_rl/<Task>-<System>-v0') or wrap(gym.make(id))")
+    env = NeuralTaskEnv(task_env, system, encoder=encoder, decoder=decoder, window_ms=window_ms, **kwargs)
+    task_name = "".join(c for c in env.task_id.split("-v")[0] if c.isalnum()) or "Task"
+    system_name = "".join(c for c in env.system.name if c.isalnum()) or "Culture"
+    build = {k: v for k, v in kwargs.items() if k not in ("target", "render_mode")}
+    env.spec = EnvSpec(
+        id=f"livn_rl/Wrapped{task_name}-{system_name}-v0",
+        entry_point="livn_rl.envs.registration:make_neural_task",
+        vector_entry_point="livn_rl.envs.registration:make_neural_task_vector",
+        kwargs={"task": task_env, "system": system, "encoder": encoder, "decoder": decoder,
+                "window_ms": env.window_ms, **build},
+    )
+    return env

@@ -14,6 +14,7 @@ behaviour changes (docs/envs.md lists the versions).
 
 from __future__ import annotations
 
+import copy
 import inspect
 from typing import Any
 
@@ -23,7 +24,7 @@ from livn_rl.envs.base import LivnEnv
 from livn_rl.envs.burst_suppression import BurstSuppressionEnv
 from livn_rl.envs.lateral_line_localize import LateralLineLocalizeEnv
 from livn_rl.envs.lif_rate_track import LIFRateTrackEnv
-from livn_rl.envs.neural_task import TASK_WINDOWS_MS, NeuralTaskEnv
+from livn_rl.envs.neural_task import TASK_WINDOWS_MS, NeuralTaskEnv, task_instance, wrap
 from livn_rl.envs.pattern import PatternEnv
 from livn_rl.envs.rate_clamp import RateClampEnv
 from livn_rl.envs.ring_steer import RingSteerEnv
@@ -137,7 +138,13 @@ def _vector(env_class: type[LivnEnv], num_envs: int, kwargs: dict) -> LivnVector
 
 # entry points by module path, so that specs stay picklable and printable
 def make_neural_task(**kwargs: Any) -> NeuralTaskEnv:
-    return _single(NeuralTaskEnv, kwargs)
+    """A registered task env (or the rebuild of a :func:`~livn_rl.envs.neural_task.wrap` spec): the task made from
+    its id, or a deep copy of the wrapped instance, put behind a culture by ``wrap``."""
+    _check(NeuralTaskEnv, kwargs)
+    task = kwargs.pop("task", registered_defaults(NeuralTaskEnv)["task"])
+    task_kwargs = kwargs.pop("task_kwargs", None)
+    made = copy.deepcopy(task) if isinstance(task, gym.Env) else task_instance(task, task_kwargs, kwargs.get("render_mode"))
+    return wrap(made, **kwargs)
 
 
 def make_rate_clamp(**kwargs: Any) -> RateClampEnv:

@@ -108,10 +108,11 @@ class LivnSB3VecEnv(VecEnv):
         return [done_here or is_wrapped(env, wrapper_class) for env in self._targets(indices)]
 
 
-def make_sb3_vec_env(env_id: str, n_envs: int = 1, seed: int | None = None, **kwargs: Any) -> LivnSB3VecEnv:
+def make_sb3_vec_env(env_id, n_envs: int = 1, seed: int | None = None, **kwargs: Any) -> LivnSB3VecEnv:
     """A stable-baselines3 ``VecEnv`` of ``n_envs`` copies of a registered livn_rl env in one simulation.
 
-    :param env_id: a registered id such as ``"livn_rl/Pendulum-S2-v0"``
+    :param env_id: a registered id such as ``"livn_rl/Pendulum-S2-v0"``, or the ``spec`` of an env made by
+        :func:`~livn_rl.wrap`
     :param n_envs: number of copies
     :param seed: seed of the first reset (copy ``k`` gets ``seed + k``)
     :param kwargs: env arguments, as for ``gym.make``

@@ -148,11 +148,15 @@ def read_checkpoint(folder: str | Path) -> dict | None:
 
 
 def run_settings(env_id: str, *, seed: int, eval_every: int, eval_episodes: int, n_envs: int, replay, hyperparameters,
-                 env_kwargs, run_name: str) -> dict:
-    """The settings a checkpoint records (:data:`CHECKPOINT_SETTINGS`), as JSON stores them."""
+                 env_kwargs, run_name: str, replay_config: str | None = None, replay_split: str | None = None) -> dict:
+    """The settings a checkpoint records (:data:`CHECKPOINT_SETTINGS`), as JSON stores them (the replay dataset as
+    its path, with its config and split when given)."""
+    source = None if replay is None else str(replay)
+    if source is not None and (replay_config or replay_split):
+        source = {"source": source, "config": replay_config, "split": replay_split}
     return json.loads(json.dumps({
         "env_id": env_id, "seed": seed, "eval_every": eval_every, "eval_episodes": eval_episodes, "n_envs": n_envs,
-        "replay": None if replay is None else str(replay), "hyperparameters": hyperparameters,
+        "replay": source, "hyperparameters": hyperparameters,
         "env_kwargs": env_kwargs or {}, "run_name": run_name,
     }))
 
@@ -199,6 +203,8 @@ def train_sac(
     eval_episodes: int = 5,
     n_envs: int = 1,
     replay: str | Path | None = None,
+    replay_config: str | None = None,
+    replay_split: str | None = None,
     pretrain_steps: int | None = None,
     hyperparameters: dict[str, Any] | None = None,
     env_kwargs: dict | None = None,
@@ -218,7 +224,10 @@ def train_sac(
     :param eval_every: env steps between evaluations
     :param eval_episodes: evaluation episodes (seeds ``EVAL_SEED ...``; run side by side)
     :param n_envs: training envs (copies of one network for livn_rl envs)
-    :param replay: a dataset folder (``livn-rl sample``); its trials fill the replay buffer before online training
+    :param replay: a dataset folder (``livn-rl sample``), or a dataset in livn's layout (a local copy of livn's hub
+        dataset, or a hub name); its samples fill the replay buffer before online training
+    :param replay_config: the config of a hub dataset (livn's: the system)
+    :param replay_split: the split to replay (default: a livn_rl folder's own, ``"train"`` otherwise)
     :param pretrain_steps: gradient steps on the dataset's buffer before online training (default: one per
         transition, at most 20,000)
     :param hyperparameters: SAC arguments; default :func:`sac_hyperparameters` (rl-zoo's)
@@ -240,7 +249,8 @@ def train_sac(
     if pretrain_steps is not None:
         check_whole("pretrain_steps", pretrain_steps, 0)
     settings = run_settings(env_id, seed=seed, eval_every=eval_every, eval_episodes=eval_episodes, n_envs=n_envs,
-                            replay=replay, hyperparameters=hyperparameters, env_kwargs=env_kwargs, run_name=run_name)
+                            replay=replay, hyperparameters=hyperparameters, env_kwargs=env_kwargs, run_name=run_name,
+                            replay_config=replay_config, replay_split=replay_split)
     folder = Path(checkpoint) if checkpoint is not None else None
     state = None
     if resume:
@@ -275,7 +285,8 @@ def train_sac(
         if replay is not None and state is None:
             from livn_rl.data import fill_replay_buffer
 
-            result.pretrain_transitions = fill_replay_buffer(model.replay_buffer, replay, env_id, env_kwargs=env_kwargs)
+            result.pretrain_transitions = fill_replay_buffer(model.replay_buffer, replay, env_id, env_kwargs=env_kwargs,
+                                                             config=replay_config, split=replay_split)
             steps = min(result.pretrain_transitions, 20_000) if pretrain_steps is None else int(pretrain_steps)
             if steps > 0:
                 model.train(gradient_steps=steps, batch_size=model.batch_size)

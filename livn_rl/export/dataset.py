@@ -3,8 +3,8 @@
 The trials are laid one after another on one session timeline, in trial order: trial ``j`` of the file spans
 ``[j * t_end, (j + 1) * t_end)``. Every neuron is one unit over the whole timeline (the copies of a shard are
 cultures of the same structure), every trial one row of the trials table. The stimulation is the encoder's,
-made again from each trial's features in the sampler's order (the encoders are deterministic), so it is exactly
-what the culture received.
+made again from each trial's features (which describe it exactly, :meth:`~livn_rl.encoders.Encoder.from_features`)
+in the sampler's order (the encoders are deterministic), so it is exactly what the culture received.
 """
 
 from __future__ import annotations
@@ -53,10 +53,14 @@ def _system(meta: dict, system, folder: Path):
 
 
 def _ragged(table, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """A list column of an Arrow table as (all values, length of each row)."""
+    """A list column of an Arrow table as (all values, length of each row); a column nested per trial (``trial_it``,
+    ``trial_t``: one trial per livn_rl sample) is taken by its trials."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     column = table.column(name).combine_chunks()
+    if pa.types.is_list(column.type.value_type):
+        column = column.flatten()  # one inner list per row: a livn_rl sample holds one trial
     return column.flatten().to_numpy(zero_copy_only=False), pc.list_value_length(column).to_numpy(zero_copy_only=False)
 
 
@@ -141,5 +145,5 @@ def _stimulation(meta: dict, system, features: np.ndarray, columns: dict, start:
             encoder = make_encoder(spec)
             encoder.bind(context)
             encoder.reset(None)
-        rows.append(pulse_table(encoder.encode(features[j]), start[j], trial=int(j)))
+        rows.append(pulse_table(encoder.encode(encoder.from_features(features[j])), start[j], trial=int(j)))
     return np.concatenate(rows)

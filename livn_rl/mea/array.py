@@ -20,6 +20,13 @@ SDs, so a spike is seen with probability ``Phi((A - theta) / sigma)``: distant c
 crosses the threshold at Rice's rate ``B / sqrt(3) * exp(-theta^2 / (2 sigma^2))`` per channel (false positives,
 unit ``-1``). After each detection a channel is blind for ``dead_time_ms``, as hardware spike detectors are.
 
+Observing spikes recorded elsewhere. :meth:`MEA.channel_recording` (per-channel dicts, as livn's
+``MEA.channel_recording`` returns), :meth:`MEA.channel_spikes` (flat arrays) and :meth:`MEA.channel_spikes_of_trials`
+(many trials at once) apply this recording model, through the
+engine's own :class:`~livn_rl.mea.ChannelDetector`, to neuron-level spikes from any source: a livn dataset, a
+livn_rl dataset, another simulator. Given the same spikes and the same random stream they detect exactly what the
+engine detects.
+
 Amplitude limit. Channel currents are limited to ``max_current_ua`` (50 uA by default): 10 nC per 0.2 ms phase,
 within the charge-injection limit of the 30 um titanium-nitride electrodes of commercial MEAs. Larger currents
 raise a ``ValueError``.
@@ -33,6 +40,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
+
+from livn_rl.mea.detection import ChannelDetector
 
 __all__ = ["MEA"]
 
@@ -194,6 +203,70 @@ class MEA:
         z = (amplitude - self.threshold_sd * self.noise_uv) / self.noise_uv
         return 0.5 * (1.0 + _erf(z / math.sqrt(2.0)))
 
+    def channel_spikes(self, coordinates, it, t, *, t_start_ms: float = 0.0, t_end_ms: float | None = None,
+                       seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What the electrodes detect of neuron-level spikes recorded elsewhere: arrays of the channel, time (ms) and
+        unit (the neuron id, ``-1`` for a noise crossing) of every detection, in time order.
+
+        Each spike is detected with the probability of :meth:`detection_probability`, noise crossings are drawn over
+        ``[t_start_ms, t_end_ms)`` and each channel is blind for :attr:`dead_time_ms` after a detection, by the
+        engine's own :class:`~livn_rl.mea.ChannelDetector`.
+
+        :param coordinates: the neurons' positions: ``(n, 3)`` (um; neuron id = row) or livn's ``(n, 4)`` rows of
+            ``[id, x, y, z]``
+        :param it: neuron id of every spike
+        :param t: time of every spike (ms)
+        :param t_start_ms: start of the recording (ms)
+        :param t_end_ms: end of the recording (ms; default: just after the last spike, or ``t_start_ms``)
+        :param seed: seed or generator of the detection's random stream (the engine uses
+            ``np.random.default_rng([reset_seed, 1, copy])``)
+        """
+        positions, ids = _neuron_table(coordinates)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        return _detect_trial(self._detector(positions), ids, it, t, t_start_ms, t_end_ms, rng)
+
+    def channel_spikes_of_trials(self, coordinates, trials_it, trials_t, t_end_ms, *,
+                                 seed: int = 0) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`channel_spikes` of many trials at once (each from time 0, a fresh recording): the detector is built
+        once, so a dataset is observed several times faster than trial by trial.
+
+        :param coordinates: the neurons' positions, as for :meth:`channel_spikes`
+        :param trials_it: one sequence of neuron ids per trial
+        :param trials_t: one sequence of spike times (ms) per trial
+        :param t_end_ms: the trials' length (ms): one number, or one per trial
+        :param seed: trial ``k`` draws from ``np.random.default_rng([seed, k])``
+        """
+        if len(trials_it) != len(trials_t):
+            raise ValueError(f"trials_it and trials_t must have one entry per trial, got {len(trials_it)} and "
+                             f"{len(trials_t)}")
+        ends = np.broadcast_to(np.asarray(t_end_ms, dtype=float), (len(trials_it),))
+        positions, ids = _neuron_table(coordinates)
+        detector = self._detector(positions)
+        found = []
+        for k, (it, t) in enumerate(zip(trials_it, trials_t)):
+            try:
+                found.append(_detect_trial(detector, ids, it, t, 0.0, float(ends[k]), np.random.default_rng([seed, k])))
+            except ValueError as err:
+                raise ValueError(f"trial {k}: {err}") from None
+        return found
+
+    def _detector(self, positions: np.ndarray) -> ChannelDetector:
+        return ChannelDetector(self.detection_probability(positions), self.false_positive_rate_hz, self.dead_time_ms)
+
+    def channel_recording(self, coordinates, it, t, *, t_start_ms: float = 0.0, t_end_ms: float | None = None,
+                          seed: int | np.random.Generator = 0) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Neuron-level spikes observed through this array, in the form livn's ``MEA.channel_recording`` returns:
+        two dicts keyed by every channel id, of the detected units (neuron ids, ``-1`` for noise crossings) and
+        their times (ms). The arguments are those of :meth:`channel_spikes`, which does the work.
+
+        >>> units, times = mea.channel_recording(system.positions_um, it, t, t_end_ms=5000.0, seed=0)
+        """
+        channel, t_det, unit = self.channel_spikes(coordinates, it, t, t_start_ms=t_start_ms, t_end_ms=t_end_ms,
+                                                   seed=seed)
+        units = {c: unit[channel == c] for c in range(self.n_channels)}
+        times = {c: t_det[channel == c] for c in range(self.n_channels)}
+        return units, times
+
     # ------------------------------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -240,6 +313,58 @@ class MEA:
             "false_positive_rate_hz": round(self.false_positive_rate_hz, 4),
             "max_current_ua": self.max_current_ua,
         }
+
+
+def _detect_trial(detector: ChannelDetector, ids: np.ndarray, it, t, t_start_ms: float, t_end_ms: float | None,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One fresh recording of spikes ``(it, t)`` over ``[t_start_ms, t_end_ms)`` by ``detector`` (checked)."""
+    neuron, times = _spikes(it, t, ids)
+    if t_end_ms is None:
+        t_end_ms = float(np.nextafter(times.max(), np.inf)) if times.size else float(t_start_ms)
+    if not (np.isfinite(t_start_ms) and np.isfinite(t_end_ms) and t_end_ms >= t_start_ms):
+        raise ValueError(f"the recording must run from t_start_ms to t_end_ms >= t_start_ms, got "
+                         f"t_start_ms={t_start_ms!r}, t_end_ms={t_end_ms!r}")
+    outside = (times < t_start_ms) | (times >= t_end_ms)
+    if outside.any():
+        raise ValueError(f"spike time {float(times[outside][0])} ms is outside the recording [{t_start_ms}, "
+                         f"{t_end_ms}) ms")
+    detector.reset()
+    channel, t_det, row = detector.detect(neuron, times, float(t_start_ms), float(t_end_ms - t_start_ms), rng)
+    return channel, t_det, np.where(row >= 0, ids[np.maximum(row, 0)], -1)
+
+
+def _neuron_table(coordinates) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``(n, 3)`` and ids ``(n,)`` of neuron coordinates given as ``(n, 3)`` or livn's ``(n, 4)``."""
+    table = np.asarray(coordinates, dtype=float)
+    if table.ndim != 2 or table.shape[1] not in (3, 4) or not np.all(np.isfinite(table)):
+        raise ValueError(f"neuron coordinates must be finite (n, 3) positions or (n, 4) rows of [id, x, y, z], got "
+                         f"an array of shape {table.shape}")
+    if table.shape[1] == 3:
+        return table, np.arange(table.shape[0])
+    ids = table[:, 0]
+    if np.any(ids != np.round(ids)) or np.unique(ids).size != ids.size:
+        raise ValueError("the ids in the first column of the neuron coordinates must be distinct whole numbers")
+    return table[:, 1:], ids.astype(np.int64)
+
+
+def _spikes(it, t, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spikes as (row of the coordinates, time), with clear errors for ids that are not in the table."""
+    it, t = np.asarray(it).ravel(), np.asarray(t, dtype=float).ravel()
+    if it.size != t.size:
+        raise ValueError(f"it and t must have one entry per spike, got {it.size} neuron ids and {t.size} times")
+    if it.size and (not np.all(np.isfinite(t))):
+        raise ValueError("spike times t must be finite")
+    if it.size and np.any(np.asarray(it, float) != np.round(np.asarray(it, float))):
+        raise ValueError(f"neuron ids it must be whole numbers, got {it[:5].tolist()}...")
+    it = it.astype(np.int64)
+    order = np.argsort(ids, kind="stable")
+    rows = np.searchsorted(ids, it, sorter=order).clip(0, max(ids.size - 1, 0))
+    unknown = np.ones(it.size, bool) if ids.size == 0 else ids[order][rows] != it
+    if unknown.any():
+        known = f"ids {int(ids.min())}..{int(ids.max())}" if ids.size else "none"
+        raise ValueError(f"neuron id {int(it[unknown][0])} in it is not among the {ids.size} neuron coordinates "
+                         f"({known})")
+    return order[rows], t
 
 
 def _erf(x: np.ndarray) -> np.ndarray:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from livn_rl.mea.array import MEA
-
 __all__ = ["ChannelDetector"]
 
 
@@ -38,11 +36,6 @@ class ChannelDetector:
         self._false_positive_rate_hz = false_positive_rate_hz
         self._dead_time_ms = dead_time_ms
         self.reset()
-
-    @classmethod
-    def for_array(cls, mea: MEA, neuron_positions_um: np.ndarray) -> "ChannelDetector":
-        """The detector of ``mea`` over neurons at ``neuron_positions_um``."""
-        return cls(mea.detection_probability(neuron_positions_um), mea.false_positive_rate_hz, mea.dead_time_ms)
 
     def reset(self) -> None:
         """Forget the channels' last detections (a fresh recording)."""
