@@ -2,6 +2,7 @@
 
     python benchmarks/dynamics.py                       # S1, S2, S3: 20 s spontaneous + stimulation
     python benchmarks/dynamics.py --systems S4 --spontaneous-ms 5000
+    python benchmarks/dynamics.py --systems S2 --seeds 6 --backends runtime standalone   # the two engine backends
 
 For each system and seed: mean spontaneous rate of E and I cells, the fraction of silent cells, network bursts per
 minute (10 ms bins in which the population rate exceeds max(20 Hz, 5x its mean)), channel rates, then the rate of
@@ -22,9 +23,9 @@ from livn_rl import Simulation, make_system, pulse_train, render
 from livn_rl.analysis import detect_bursts
 
 
-def measure(name: str, seed: int, spontaneous_ms: float, amplitudes: list[float], target: str) -> dict:
+def measure(name: str, seed: int, spontaneous_ms: float, amplitudes: list[float], target: str, backend: str) -> dict:
     system = make_system(name)
-    sim = Simulation(system, seed=seed, target=target)
+    sim = Simulation(system, seed=seed, target=target if backend == "runtime" else "auto", backend=backend)
     try:
         start = time.perf_counter()
         spont = sim.run(spontaneous_ms)
@@ -52,6 +53,7 @@ def measure(name: str, seed: int, spontaneous_ms: float, amplitudes: list[float]
         sim.close()
     return {
         "system": name,
+        "backend": sim.backend,
         "seed": seed,
         "spontaneous_ms": spontaneous_ms,
         "rate_exc_hz": float(rates[exc.start : exc.stop].mean()),
@@ -66,17 +68,17 @@ def measure(name: str, seed: int, spontaneous_ms: float, amplitudes: list[float]
 
 
 def table(results: list[dict], amplitudes: list[float]) -> str:
-    systems = sorted({r["system"] for r in results}, key=lambda s: (len(s), s))
-    head = "| system | E rate (Hz) | I rate (Hz) | silent | bursts/min | channel rate (Hz) |"
+    systems = sorted({(r["system"], r["backend"]) for r in results}, key=lambda s: (len(s[0]), s))
+    head = "| system | backend | E rate (Hz) | I rate (Hz) | silent | bursts/min | channel rate (Hz) |"
     head += "".join(f" near, {a:g} uA at 20 Hz (Hz) |" for a in amplitudes)
-    lines = [head, "|" + "---|" * (6 + len(amplitudes))]
+    lines = [head, "|" + "---|" * (7 + len(amplitudes))]
 
     def mean_sd(values) -> str:
         values = np.asarray(values, dtype=float)
         return f"{values.mean():.2f} +- {values.std():.2f}" if values.size > 1 else f"{values.mean():.2f}"
 
-    for name in systems:
-        rows = [r for r in results if r["system"] == name]
+    for name, backend in systems:
+        rows = [r for r in results if r["system"] == name and r["backend"] == backend]
         cells = [
             mean_sd([r["rate_exc_hz"] for r in rows]), mean_sd([r["rate_inh_hz"] for r in rows]),
             mean_sd([r["silent_fraction"] for r in rows]), mean_sd([r["bursts_per_min"] for r in rows]),
@@ -87,7 +89,7 @@ def table(results: list[dict], amplitudes: list[float]) -> str:
             before = mean_sd([r["evoked"][key]["near_before_hz"] for r in rows])
             during = mean_sd([r["evoked"][key]["near_during_hz"] for r in rows])
             cells.append(f"{before} -> {during}")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | {backend} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -97,16 +99,18 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per system (default 3)")
     parser.add_argument("--spontaneous-ms", type=float, default=20000.0, help="length of the spontaneous run (ms)")
     parser.add_argument("--amplitudes", type=float, nargs="+", default=[5.0, 10.0], help="pulse amplitudes (uA)")
-    parser.add_argument("--target", default="auto", choices=["auto", "cython", "numpy"])
+    parser.add_argument("--target", default="auto", choices=["auto", "cython", "numpy"], help="the runtime backend's target")
+    parser.add_argument("--backends", nargs="+", default=["auto"], choices=["auto", "runtime", "standalone"],
+                        help="engine backends to measure, each on the same seeds (default: the one Simulation chooses)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/dynamics.json"))
     args = parser.parse_args()
 
     from tqdm.auto import tqdm
 
     results = []
-    jobs = [(name, seed) for name in args.systems for seed in range(args.seeds)]
-    for name, seed in tqdm(jobs, desc="systems x seeds"):
-        results.append(measure(name, seed, args.spontaneous_ms, args.amplitudes, args.target))
+    jobs = [(name, seed, backend) for name in args.systems for backend in args.backends for seed in range(args.seeds)]
+    for name, seed, backend in tqdm(jobs, desc="systems x backends x seeds"):
+        results.append(measure(name, seed, args.spontaneous_ms, args.amplitudes, args.target, backend))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(table(results, args.amplitudes))

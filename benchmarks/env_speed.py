@@ -1,13 +1,17 @@
 """Env steps per second of a registered livn_rl env: single, as K-copy vector envs, and under SB3's SubprocVecEnv.
 
-    python benchmarks/env_speed.py                       # Pendulum-S2, K = 8 and 16, 2 subprocesses
+    python benchmarks/env_speed.py                       # Pendulum-S2, K = 8 and 16, 2 subprocesses, both backends
     python benchmarks/env_speed.py --env livn_rl/CartPole-S2-v0 --copies 4 16 --seconds 5
+    python benchmarks/env_speed.py --backends standalone
 
-Each case builds its env (the Cython cache must be warm for fair numbers: the first run of a new copy count
-compiles once), runs warm-up steps, then times single steps with random actions from a seeded generator for about
+Every case runs on each engine backend in turn (``--backends``; the env's ``backend="auto"`` is pointed at one with
+the ``LIVN_RL_BACKEND`` environment variable, which SubprocVecEnv's workers inherit). Each case builds its env (the
+Cython and standalone caches must be warm for fair numbers: the first run of a new copy count compiles once; the
+build time is reported apart), runs warm-up steps, then times single steps with random actions from a seeded generator for about
 ``--seconds``. It prints and saves (``benchmarks/results/env_speed.json``) the median and p90 wall time per step
 and the env steps per second over all copies. Goals of the Gymnasium issue: a single Pendulum-S2 step <= 10 ms
-(median), the 16-copy vector env >= 400 env steps per second.
+(median), the 16-copy vector env >= 400 env steps per second; of the compiled closed loop (standalone backend):
+<= 5 ms and >= 800 env steps per second.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ def _row(case: str, copies: int, build_s: float, times: list[float]) -> dict:
     ms = np.asarray(times) * 1000.0
     median = float(np.median(ms))
     return {
-        "case": case, "copies": copies, "steps": len(ms), "build_s": round(build_s, 2),
+        "case": case, "backend": os.environ["LIVN_RL_BACKEND"], "copies": copies, "steps": len(ms), "build_s": round(build_s, 2),
         "median_ms": round(median, 2), "p90_ms": round(float(np.percentile(ms, 90)), 2),
         "env_steps_per_s": round(copies * 1000.0 / median, 1),
     }
@@ -119,29 +123,36 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--copies", type=int, nargs="*", default=[8, 16], help="vector env sizes (default: 8 16)")
     parser.add_argument("--processes", type=int, default=2, help="SubprocVecEnv processes, 0 to skip (default: 2)")
     parser.add_argument("--seconds", type=float, default=8.0, help="timed seconds per case (default: 8)")
+    parser.add_argument("--backends", nargs="+", default=["runtime", "standalone"], choices=["runtime", "standalone"],
+                        help="engine backends to measure (default: both)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON output (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    rng = np.random.default_rng(0)
-    rows = [single(args.env, args.seconds, rng)]
-    for k in args.copies:
-        rows.append(vector(args.env, k, args.seconds, rng))
-    if args.copies:
-        rows.append(sb3_vector(args.env, max(args.copies), args.seconds, rng))
-    if args.processes:
-        rows.append(subproc(args.env, args.processes, args.seconds, rng))
+    rows = []
+    load_before = os.getloadavg()
+    for backend in args.backends:
+        os.environ["LIVN_RL_BACKEND"] = backend
+        rng = np.random.default_rng(0)
+        rows.append(single(args.env, args.seconds, rng))
+        for k in args.copies:
+            rows.append(vector(args.env, k, args.seconds, rng))
+        if args.copies:
+            rows.append(sb3_vector(args.env, max(args.copies), args.seconds, rng))
+        if args.processes:
+            rows.append(subproc(args.env, args.processes, args.seconds, rng))
 
     window = gym.make(args.env).unwrapped.window_ms
-    print(f"\n{args.env}, {window:g} ms of culture per env step, {os.cpu_count()} cores, commit {_commit()}\n")
-    header = f"{'case':44s} {'steps':>6s} {'median ms':>10s} {'p90 ms':>8s} {'env steps/s':>12s} {'build s':>8s}"
+    print(f"\n{args.env}, {window:g} ms of culture per env step, {os.cpu_count()} cores, commit {_commit()}, "
+          f"load average {load_before} before, {os.getloadavg()} after\n")
+    header = f"{'case':44s} {'backend':>10s} {'steps':>6s} {'median ms':>10s} {'p90 ms':>8s} {'env steps/s':>12s} {'build s':>8s}"
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['case']:44s} {r['steps']:6d} {r['median_ms']:10.2f} {r['p90_ms']:8.2f} {r['env_steps_per_s']:12.1f} {r['build_s']:8.2f}")
+        print(f"{r['case']:44s} {r['backend']:>10s} {r['steps']:6d} {r['median_ms']:10.2f} {r['p90_ms']:8.2f} {r['env_steps_per_s']:12.1f} {r['build_s']:8.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "env": args.env, "window_ms": window, "commit": _commit(), "machine": platform.platform(),
-        "cpu_count": os.cpu_count(), "load_average": os.getloadavg(), "livn_rl": livn_rl.__version__, "rows": rows,
+        "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg(), "livn_rl": livn_rl.__version__, "rows": rows,
     }, indent=2))
     print(f"\nwrote {args.out}")
 

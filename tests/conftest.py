@@ -1,13 +1,19 @@
 """Shared fixtures and helpers for the livn_rl test suite.
 
 Every engine test uses Brian2's numpy target (no compiler, no compile wait) and closes its simulations; only
-tests/test_no_recompile.py uses the Cython target.
+tests/test_no_recompile.py uses the Cython target. The suite runs the runtime backend unless a test asks for another
+(``LIVN_RL_BACKEND=runtime`` below, inherited by the processes tests start): tests/test_standalone.py tests the
+standalone backend, the default where a C++ compiler works, explicitly and as the default.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+
+os.environ["LIVN_RL_BACKEND"] = "runtime"
 
 from livn_rl import Simulation, pulse_train
 from livn_rl.recording import Recording

@@ -140,7 +140,7 @@ def test_envs_detail_json_and_short_ids(capsys):
 
 
 @pytest.mark.parametrize("env_id, suggestion", [
-    ("livn_rl/Pendulum-S4-v0", "livn_rl/Pendulum-S3-v0"),
+    ("livn_rl/Pendulum-S5-v0", "livn_rl/Pendulum-S4-v0"),
     ("BurstSuppression-S1-v0", "livn_rl/BurstSuppression-S2-v0"),
     ("nothing-like-it", None),
 ])

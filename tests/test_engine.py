@@ -451,7 +451,7 @@ def test_memory_stays_flat_over_many_steps(sim_s1):
     for k in range(800):
         rec = step(k)
         n_spikes += rec.neuron_i.size
-        assert len(sim_s1._monitors.spikes.variables["i"].get_value()) == 0, "the spike monitor must be emptied every step"
+        assert len(sim_s1._backend.monitors.spikes.variables["i"].get_value()) == 0, "the spike monitor must be emptied every step"
     assert n_spikes > 300, "the steps must produce spikes for the monitor check to mean anything"
     assert rec.t_start_ms == pytest.approx(799.0)
     assert rec.neuron_i.size == 0 or rec.neuron_t_ms.min() >= 799.0
@@ -648,7 +648,7 @@ def test_accepts_system_objects_and_properties(make_sim):
 def _in_flight_copies(sim: Simulation) -> set[int]:
     """Copies that still have synaptic events waiting in a spike queue."""
     copies: set[int] = set()
-    for obj in sim._net.objects:
+    for obj in sim._backend.net.objects:
         for pathway in getattr(obj, "_pathways", []):
             pre = np.asarray(obj.variables["_synaptic_pre"].get_value())
             _offset, slots = pathway.queue._full_state()
@@ -678,7 +678,7 @@ def test_reset_copies_leaves_the_other_copies_untouched():
 def test_reset_copies_gives_the_copy_its_fresh_state_and_drops_its_in_flight_spikes():
     with Simulation(TINY_CULTURE, n_copies=2, seed=5, target="numpy") as sim:
         n = sim.n_neurons
-        neurons = sim._built.neurons
+        neurons = sim._backend.built.neurons
         sim.reset(9)
         fresh_v = np.array(neurons.variables["v"].get_value()[n:])
         fresh_u = np.array(neurons.variables["u"].get_value()[n:])

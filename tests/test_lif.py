@@ -223,7 +223,7 @@ def test_set_neuron_variable_checks_name_units_shape_and_copy():
         sim.set_neuron_variable("I_ext", np.array([0.1, 0.2, 0.3]) * nA, copy=1)
         sim.set_neuron_variable("I_ext", np.ones((2, 3)) * 0.05 * nA)
         sim.set_neuron_variable("I_ext", 0.4 * nA, copy=0)
-        values = np.asarray(sim._built.neurons.I_ext[:] / nA)
+        values = np.asarray(sim._backend.built.neurons.I_ext[:] / nA)
         np.testing.assert_allclose(values, [0.4, 0.4, 0.4, 0.05, 0.05, 0.05])
         for kwargs, word in [
             ({"name": "I_nope", "values": 0 * nA}, "I_ext"), ({"name": "I_ext", "values": 0.2}, "units"),

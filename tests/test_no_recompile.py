@@ -151,7 +151,7 @@ def test_direct_calls_of_compiled_code_give_the_same_spikes(monkeypatch):
             recs = [sim.step(pulse_train(k % sim.n_channels, 15.0, 0.5) if k % 2 else None, 10.0) for k in range(8)]
             sim.reset(4)
             recs.append(sim.run(30.0))
-            patched = len(sim._run.patched)
+            patched = len(sim._backend.run.patched)
         monkeypatch.undo()
         return recs, patched
 

@@ -18,7 +18,7 @@ MAX_LINES = 600
 LAYERS = [
     ("engine core", ["checks", "cluster", "identity", "recording", "stimulus", "engine.brian2_patches",
                      "engine.copy_state", "engine.monitors", "engine.interrupts", "engine.parked_run",
-                     "engine.random_stream", "engine.stimulus_feed"]),
+                     "engine.random_stream", "engine.stimulus_feed", "engine.runtime_backend", "engine.standalone"]),
     ("models", ["systems", "mea", "encoders", "analysis", "plots"]),
     ("composition", ["engine.simulation", "engine"]),
     ("uses", ["experiments", "envs", "data", "export", "view"]),

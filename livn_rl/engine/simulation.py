@@ -1,38 +1,42 @@
-"""The closed-loop engine: one Brian2 network per (system, MEA, seed), stepped window by window.
+"""The closed-loop engine: a system on an MEA, stepped window by window on one of two backends.
 
-Why it is fast. The network's ``run()`` is called once per episode and parked between steps
-(:mod:`~livn_rl.engine.parked_run`); stimulation is loaded one control interval at a time
-(:mod:`~livn_rl.engine.stimulus_feed`) and intervals without current are skipped in one jump.
+- ``"standalone"`` (:mod:`~livn_rl.engine.standalone`): the model compiled once into Brian2 C++ standalone
+  programs that run the whole time loop and hand each window over; the fastest, where a C++ compiler works.
+- ``"runtime"`` (:mod:`~livn_rl.engine.runtime_backend`): Brian2's runtime mode (Cython or numpy), one parked
+  ``Network.run`` per episode; runs everywhere, and every system.
 
-Why it is exact. ``reset(seed)`` stops the run, restores the network stored right after building (time, membranes,
-conductances, synaptic resources, in-flight delayed spikes, monitors), reseeds the random stream and draws the
-initial state from ``seed``. Brian2's random draws come from the simulation's own stream
-(:mod:`~livn_rl.engine.random_stream`), so user code that draws from ``numpy.random`` between steps changes nothing,
-and the engine changes nothing of theirs.
+``backend="auto"`` (the default) takes the standalone backend when the runtime ``target`` was left at ``"auto"``,
+the system can run there (:attr:`~livn_rl.systems.System.supports_standalone`) and a compiler works, and the
+runtime backend otherwise, saying why when it falls back for want of a compiler or a compile. The environment
+variable ``LIVN_RL_BACKEND`` (``standalone`` or ``runtime``) sets what ``"auto"`` means.
 
-Why it never recompiles. Stimulation enters through one 2-D ``TimedArray`` whose values are overwritten in place;
-every object has a fixed name, so Brian2's code cache hits on every run.
+On both, the same seed gives the same spikes, ``reset`` is exact, ``reset_copies`` resets single copies in place,
+nothing recompiles after the first build of a model, and the user's ``numpy.random`` is neither used nor changed.
+This class composes: it checks arguments and stimuli, draws initial states, and turns the backend's spikes into
+recordings through the MEA's electrodes.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Sequence
 
 import numpy as np
 
 from livn_rl.checks import check_whole
-from livn_rl.engine.copy_state import element_variables, restore_copies, snapshot
 from livn_rl.engine.interrupts import hold_interrupts
-from livn_rl.engine.monitors import Monitors
-from livn_rl.engine.parked_run import ParkedRun
-from livn_rl.engine.random_stream import BrianRandom, drawing_from, forget_buffer_owner
-from livn_rl.engine.stimulus_feed import StimulusFeed
+from livn_rl.engine.runtime_backend import RuntimeBackend
+from livn_rl.engine.standalone import StandaloneBackend, StandaloneBuildError, compiler_problem, default_processes
 from livn_rl.mea import MEA, ChannelDetector
 from livn_rl.recording import Recording
 from livn_rl.stimulus import StimulusLike, as_currents, n_timesteps
 from livn_rl.systems import System, make_system
 
-__all__ = ["Simulation"]
+__all__ = ["BACKENDS", "Simulation"]
+
+#: What ``backend=`` accepts.
+BACKENDS = ("auto", "standalone", "runtime")
 
 
 class Simulation:
@@ -49,12 +53,17 @@ class Simulation:
     :param n_copies: independent copies simulated in one network (for vector environments)
     :param dt_ms: integration time step (ms)
     :param control_dt_ms: granularity of step lengths (ms); every step must be a whole number of it
-    :param target: Brian2 code generation target: ``"auto"`` (Cython if a compiler works, else numpy),
-        ``"cython"`` or ``"numpy"``
+    :param target: the runtime backend's Brian2 code generation target: ``"auto"`` (Cython if a compiler works,
+        else numpy), ``"cython"`` or ``"numpy"``; choosing one chooses the runtime backend
     :param record_voltages: neuron indices (per copy) whose membrane potential is recorded
     :param record_traces: further variables of the system's neurons recorded for the same cells
-        (``Recording.traces``, SI units), e.g. ``("u", "g_ampa", "I_syn")`` for the ring
-    :param background: whether background noise is on (switch later with :meth:`set_background`)
+        (``Recording.traces``, SI units), e.g. ``("u", "g_ampa", "I_syn")`` for the ring; runtime backend only
+    :param background: whether background noise is on after building and after every reset (switch it between
+        steps with :meth:`set_background`)
+    :param backend: ``"auto"``, ``"standalone"`` or ``"runtime"`` (see the module's description); the one chosen
+        is :attr:`backend`
+    :param processes: standalone backend only: compiled programs the copies are split over, which run side by side
+        (default: 2 from 8 copies on, else 1). Spikes depend on it, as on ``n_copies``, not on the machine.
     """
 
     def __init__(
@@ -70,10 +79,18 @@ class Simulation:
         record_voltages: Sequence[int] | None = None,
         record_traces: Sequence[str] = (),
         background: bool = True,
+        backend: str = "auto",
+        processes: int | None = None,
     ) -> None:
         check_whole("n_copies", n_copies, 1)
         if target not in ("auto", "cython", "numpy"):
             raise ValueError(f"target must be 'auto', 'cython' or 'numpy', got {target!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+        if processes is not None:
+            check_whole("processes", processes, 1)
+            if processes > n_copies:
+                raise ValueError(f"processes={processes} is more than n_copies={n_copies}: every program needs a copy")
         if not (isinstance(dt_ms, (int, float)) and np.isfinite(dt_ms) and dt_ms > 0):
             raise ValueError(f"dt_ms must be a finite number > 0, got {dt_ms!r}")
         self._control_rows = n_timesteps(control_dt_ms, dt_ms)
@@ -98,42 +115,63 @@ class Simulation:
         self._detectors = [
             ChannelDetector(detection, self.mea.false_positive_rate_hz, self.mea.dead_time_ms) for _ in range(n_copies)
         ]
-        self._random: BrianRandom | None = None
+        self._record_rngs: list[np.random.Generator | None] = [None] * self.n_copies
         self._closed = False
-        self._build(background)
+        self._backend = self._make_backend(backend, processes, bool(background))
         self._master_seed = np.random.SeedSequence(seed)
         self.reset(seed)
 
     # ------------------------------------------------------------------------------------------------- build
-    def _build(self, background: bool) -> None:
-        import brian2
-
-        brian2.prefs.codegen.target = self.target
+    def _make_backend(self, requested: str, processes: int | None, background: bool):
+        """Build the requested backend, or for ``"auto"`` the standalone one where it can run, else the runtime one."""
+        choice = requested
+        if choice == "auto":
+            choice = os.environ.get("LIVN_RL_BACKEND", "auto") or "auto"
+            if choice not in BACKENDS:
+                raise ValueError(f"the environment variable LIVN_RL_BACKEND must be 'standalone' or 'runtime', got {choice!r}")
+        if choice == "standalone" and self.target != "auto":
+            raise ValueError(f"target={self.target!r} is a setting of the runtime backend; the standalone backend "
+                             "compiles C++ (leave target='auto', or use backend='runtime')")
+        if requested == "runtime" and processes is not None:
+            raise ValueError(f"processes={processes} is a setting of the standalone backend, not of backend='runtime'")
+        if not getattr(self.system, "supports_standalone", True):
+            if choice == "standalone":
+                raise ValueError(f"system {self.system.name!r} reads or writes its Brian2 objects between steps, which "
+                                 "only backend='runtime' allows")
+            choice = "runtime"
+        if self._traces:
+            if choice == "standalone":
+                raise ValueError(f"record_traces={list(self._traces)} is recorded by backend='runtime' only (the "
+                                 "standalone backend records spikes and v)")
+            choice = "runtime"
+        if choice == "auto" and self.target != "auto":
+            choice = "runtime"  # the caller chose a runtime code generation target
         n = self.system.n_neurons
-        stim = brian2.TimedArray(np.zeros((self._control_rows, n * self.n_copies)), dt=self.dt_ms * brian2.ms,
-                                 name="stim_current")
-        # the TimedArray keeps its own float64 array: the feed fills that one in place from now on
         drive = self.mea.stimulation_matrix(self.system.positions_um) * self.system.stimulus_gain()  # (C, N) nA per uA
-        self._feed = StimulusFeed(stim.values, self._control_rows, drive, self.mea.membrane_current)
-        # explicitly named clocks: automatic names (neurons_clock_1, ...) would differ between simulations that
-        # coexist, and the names end up in the generated code, the key of Brian2's compiled-code cache
-        clock = brian2.Clock(self.dt_ms * brian2.ms, name="simulation_clock")
-        self._built = self.system.build(self.n_copies, {"stim_current": stim, "stim_rows": self._control_rows}, clock)
-        self.system.set_background(self._built, background)
         record = (self._voltage_index[None, :] + n * np.arange(self.n_copies)[:, None]).ravel()
-        variables = self._built.neurons.variables
-        known = sorted(k for k in variables if not k.startswith("_") and k not in ("N", "i", "t", "dt", "t_in_timesteps"))
-        unknown = [name for name in self._traces if name not in known]
-        if unknown:
-            raise ValueError(f"record_traces: {self.system.name} has no variable(s) {unknown}; it has {known}")
-        self._monitors = Monitors(self._built.neurons, clock, record, self._traces)
-        self._run = ParkedRun(clock, self._feed, self._monitors)
-        self._net = brian2.Network(*self._built.objects, *self._monitors.objects, self._run.operation,
-                                   name="livn_rl_network")
-        self._net.store("built")
-        self._elements = snapshot(self._net, n)
+        if choice in ("auto", "standalone"):
+            try:
+                problem = compiler_problem()
+                if problem:
+                    raise StandaloneBuildError(problem)
+                return StandaloneBackend(self.system, self.n_copies, self.dt_ms, self._control_rows, drive,
+                                         self.mea.membrane_current, record, background,
+                                         processes or default_processes(self.n_copies))
+            except StandaloneBuildError as err:
+                if choice == "standalone":
+                    raise StandaloneBuildError(f"backend='standalone': {err}\n(backend='runtime' runs this system "
+                                               "without compiling C++; backend='auto' falls back to it)") from None
+                print(f"livn_rl: the standalone backend is not available ({err}); using the runtime backend "
+                      "(Brian2 runtime mode) instead", file=sys.stderr, flush=True)
+        return RuntimeBackend(self.system, self.n_copies, self.dt_ms, self._control_rows, drive,
+                              self.mea.membrane_current, record, background, self.target, self._traces)
 
     # ----------------------------------------------------------------------------------------------- public API
+    @property
+    def backend(self) -> str:
+        """The backend this simulation runs on: ``"standalone"`` or ``"runtime"``."""
+        return self._backend.name
+
     @property
     def time_ms(self) -> float:
         """Simulated time since the last reset (ms)."""
@@ -148,8 +186,10 @@ class Simulation:
         return self.system.n_neurons
 
     def set_background(self, enabled: bool) -> None:
-        """Switch background noise on or off; takes effect from the next step."""
-        self.system.set_background(self._built, bool(enabled))
+        """Switch background noise on or off; takes effect from the next step (:meth:`reset` returns to the
+        constructor's ``background``)."""
+        with hold_interrupts():
+            self._backend.set_background(bool(enabled))
 
     def set_neuron_variable(self, name: str, values, copy: int | None = None) -> None:
         """Set a per-neuron variable of the system's neurons between steps, e.g. a LIF's input current ``I_ext``.
@@ -165,14 +205,14 @@ class Simulation:
         import brian2
 
         n, k = self.system.n_neurons, self.n_copies
-        writable = element_variables(self._built.neurons, n * k)
-        variable = writable.get(name) if isinstance(name, str) else None
-        if variable is None:
+        writable = self._backend.variables
+        dim = writable.get(name) if isinstance(name, str) else None
+        if dim is None:
             raise ValueError(
                 f"{name!r} is not a writable per-neuron variable of {self.system.name!r}; choose from {sorted(writable)}"
             )
-        if not brian2.have_same_dimensions(values, variable.dim):
-            raise ValueError(f"{name} must be a quantity in units of {brian2.get_unit(variable.dim)!r}, got {values!r}")
+        if not brian2.have_same_dimensions(values, dim):
+            raise ValueError(f"{name} must be a quantity in units of {brian2.get_unit(dim)!r}, got {values!r}")
         array = np.asarray(values, dtype=float)
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{name} values must be finite, got {values!r}")
@@ -184,12 +224,11 @@ class Simulation:
             shapes = ((), (n,), (k, n))
         if array.shape not in shapes:
             raise ValueError(f"{name} values have shape {array.shape}, expected one of {list(shapes)}")
-        current = np.array(variable.get_value())
-        if copy is None:
-            current[:] = np.broadcast_to(array, (k, n)).ravel()
-        else:
-            current[copy * n : (copy + 1) * n] = array
-        variable.set_value(current)
+        with hold_interrupts():
+            if copy is None:
+                self._backend.write(name, np.broadcast_to(array, (k, n)).ravel(), 0)
+            else:
+                self._backend.write(name, np.broadcast_to(array, (n,)), int(copy) * n)
 
     def reset(self, seed: int | None = None) -> None:
         """Return to the state right after building, then draw a new initial state from ``seed``.
@@ -200,27 +239,20 @@ class Simulation:
         if seed is None:
             seed = int(self._master_seed.spawn(1)[0].generate_state(1)[0])
         check_whole("seed", seed, 0)
+        if self._closed:
+            raise RuntimeError("this Simulation was closed")
         with hold_interrupts():
-            self._stop_run()
-            self._net.restore("built")
-            self._feed.clear()
-            if self._random is not None:
-                self._random.close()
-            self._random = BrianRandom(int(seed))
-            forget_buffer_owner()  # the next run refills Brian2's buffers from the fresh stream
-            self._record_rngs: list[np.random.Generator | None] = [None] * self.n_copies
-            for k in range(self.n_copies):
-                self._initialise_copy(k, int(seed))
+            states = [self._fresh_copy(k, int(seed)) for k in range(self.n_copies)]
+            self._backend.reset(int(seed), states)
             self.seed = int(seed)
             self._t_ms = 0.0
-            self._start_run()
 
     def reset_copies(self, copies: Sequence[int], seeds: Sequence[int] | None = None) -> None:
         """Reset some copies to a fresh initial state while the others run on (auto-reset of vector envs).
 
         Membranes, conductances, synaptic resources, in-flight delayed spikes and the electrodes' state of each
-        copy return to what :meth:`reset` gives that copy with the same seed. The background noise stream is shared
-        by all copies, so it continues: the copies' states are exact, their future noise is not replayed.
+        copy return to what :meth:`reset` gives that copy with the same seed. The background noise stream goes on,
+        so the copies' states are exact, their future noise is not replayed.
 
         :param copies: indices of the copies to reset
         :param seeds: one seed per copy (default: the next seeds of the constructor's sequence)
@@ -235,25 +267,18 @@ class Simulation:
         seeds = list(seeds)
         if len(seeds) != copies.size or any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds):
             raise ValueError(f"seeds must be {copies.size} whole numbers >= 0, got {seeds!r}")
-        if not self._run.running:
+        if not self._backend.running:
             raise RuntimeError("the simulation is not running; call reset() (it was closed, failed, or stopped by a second Ctrl-C)")
         with hold_interrupts():
-            restore_copies(self._elements, copies)
-            for k, seed in zip(copies.tolist(), seeds):
-                self._initialise_copy(k, int(seed))
+            states = [self._fresh_copy(k, int(seed)) for k, seed in zip(copies.tolist(), seeds)]
+            self._backend.reset_copies(copies, states)
 
-    def _initialise_copy(self, k: int, seed: int) -> None:
-        """Draw copy ``k``'s initial state and electrode stream from ``seed``."""
-        n = self.system.n_neurons
-        rng = np.random.default_rng([seed, k])
-        for name, value in self.system.initial_state(rng, 1).items():
-            variable = self._built.neurons.variables[name]
-            current = np.array(variable.get_value())
-            current[k * n : (k + 1) * n] = value
-            variable.set_value(current)
+    def _fresh_copy(self, k: int, seed: int) -> dict:
+        """Copy ``k``'s initial state drawn from ``seed``; its electrodes restart with their own stream."""
+        state = self.system.initial_state(np.random.default_rng([seed, k]), 1)
         self._record_rngs[k] = np.random.default_rng([seed, 1, k])
         self._detectors[k].reset()
-        self._feed.clear(slice(k * n, (k + 1) * n))
+        return state
 
     def step(self, stimulus: StimulusLike, duration_ms: float) -> Recording:
         """Simulate ``duration_ms`` with ``stimulus`` and return what was recorded in that window.
@@ -295,15 +320,15 @@ class Simulation:
         return Recording.concatenate(parts)
 
     def close(self) -> None:
-        """Stop the worker thread; the simulation cannot step afterwards."""
-        self._stop_run()
+        """Stop the backend (its worker thread or compiled programs); the simulation cannot step afterwards."""
         self._closed = True
-        if self._random is not None:
-            self._random.close()
+        backend = getattr(self, "_backend", None)
+        if backend is not None:
+            backend.close()
 
     def __del__(self) -> None:
         try:
-            self._stop_run()
+            self.close()
         except Exception:  # interpreter shutdown, or a half-built simulation: nothing left to clean
             pass
 
@@ -336,31 +361,12 @@ class Simulation:
         self.mea.check_current(array)
         return array if np.any(array) else None
 
-    # ------------------------------------------------------------------------------------- the parked run
-    def _start_run(self) -> None:
-        import brian2
-
-        if self._closed:
-            raise RuntimeError("this Simulation was closed")
-        brian2.prefs.codegen.target = self.target
-        with drawing_from(self, self._random):
-            self._run.start(self._net, self.dt_ms)  # the first control tick parks the run at t = 0
-
-    def _stop_run(self) -> None:
-        run = getattr(self, "_run", None)
-        if run is not None:
-            run.stop(lambda: drawing_from(self, self._random))
-
+    # ------------------------------------------------------------------------------------------------- steps
     def _advance(self, currents: np.ndarray | None, n_chunks: int) -> Recording:
-        """One step of the parked run. Ctrl-C during it is raised when the step is done and booked, so the simulation
-        stays between two steps and can go on; a second Ctrl-C stops its run at once (reset() starts it again)."""
+        """One step on the backend. Ctrl-C during it is raised when the step is done and booked, so the simulation
+        stays between two steps and can go on; a second Ctrl-C stops the backend at once (reset() starts it again)."""
         with hold_interrupts():
-            with drawing_from(self, self._random):
-                try:
-                    spikes_i, spikes_t, v_t, v, traces = self._run.advance(currents, n_chunks)
-                except KeyboardInterrupt:
-                    self._run.abort()
-                    raise
+            spikes_i, spikes_t, v_t, v, traces = self._backend.advance(currents, n_chunks)
             t0 = self._t_ms
             self._t_ms = t0 + n_chunks * self.control_dt_ms
             return self._recording(t0, self._t_ms - t0, spikes_i, spikes_t, v_t, v, traces)

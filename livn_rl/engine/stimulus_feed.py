@@ -11,7 +11,14 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["StimulusFeed"]
+__all__ = ["StimulusFeed", "neuron_currents"]
+
+
+def neuron_currents(channel_currents: np.ndarray, drive_matrix: np.ndarray,
+                    membrane_current: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """The current (nA) every neuron receives from ``(..., n_channels)`` channel currents (uA): the summed signed
+    drive through ``drive_matrix`` ``(n_channels, n_neurons)``, turned into depolarising current."""
+    return membrane_current(channel_currents @ drive_matrix)
 
 
 class StimulusFeed:
@@ -80,6 +87,6 @@ class StimulusFeed:
         """Write the neuron currents (nA) of interval ``c`` into the TimedArray's values."""
         rows = self.control_rows
         chunk = self._currents[:, c * rows : (c + 1) * rows]  # (K, rows, C)
-        per_neuron = self._membrane_current(chunk @ self._matrix)  # (K, rows, N)
+        per_neuron = neuron_currents(chunk, self._matrix, self._membrane_current)  # (K, rows, N)
         self.values[:] = per_neuron.transpose(1, 0, 2).reshape(rows, -1)
         self._loaded = True

@@ -46,7 +46,8 @@ class LivnEnv(gym.Env):
     :param window_ms: simulated time per env step (ms)
     :param noise: background noise of the culture on (True) or off
     :param dt_ms: simulation time step (ms)
-    :param target: Brian2 code generation target (``"auto"``, ``"cython"`` or ``"numpy"``)
+    :param target: Brian2 code generation target of the runtime backend (``"auto"``, ``"cython"`` or ``"numpy"``)
+    :param backend: engine backend, ``"auto"``, ``"standalone"`` or ``"runtime"`` (:class:`~livn_rl.Simulation`)
     :param render_mode: ``None``, ``"rgb_array"`` or ``"human"``
     :param simulation: run as a copy of this shared multi-copy simulation (used by vector envs)
     :param copy: which copy of ``simulation`` this env is
@@ -62,6 +63,7 @@ class LivnEnv(gym.Env):
         noise: bool = True,
         dt_ms: float = 0.1,
         target: str = "auto",
+        backend: str = "auto",
         render_mode: str | None = None,
         simulation: Simulation | None = None,
         copy: int = 0,
@@ -82,7 +84,7 @@ class LivnEnv(gym.Env):
             if self.mea is None:
                 raise ValueError(f"system {self.system.name!r} has no default MEA")
             self.mea.check_coverage(self.system.positions_um)
-            self._simulation_kwargs = {"dt_ms": dt_ms, "target": target, "background": bool(noise)}
+            self._simulation_kwargs = {"dt_ms": dt_ms, "target": target, "backend": backend, "background": bool(noise)}
             for grid_ms in (dt_ms, CONTROL_DT_MS):  # clear errors now rather than at the first reset
                 try:
                     n_timesteps(self.window_ms, grid_ms)

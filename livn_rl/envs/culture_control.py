@@ -30,6 +30,7 @@ class CultureControlEnv(LivnEnv):
     :param noise: background noise of the culture on or off
     :param dt_ms: simulation time step (ms)
     :param target: Brian2 code generation target
+    :param backend: engine backend (``"auto"``, ``"standalone"`` or ``"runtime"``)
     :param render_mode: ``None``, ``"rgb_array"`` or ``"human"``
     """
 
@@ -45,13 +46,14 @@ class CultureControlEnv(LivnEnv):
         noise: bool = True,
         dt_ms: float = 0.1,
         target: str = "auto",
+        backend: str = "auto",
         render_mode: str | None = None,
         simulation=None,
         copy: int = 0,
     ) -> None:
         check_number("energy_cost", energy_cost, 0.0)
-        super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target, render_mode=render_mode,
-                         simulation=simulation, copy=copy)
+        super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target, backend=backend,
+                         render_mode=render_mode, simulation=simulation, copy=copy)
         self.energy_cost = float(energy_cost)
         self.encoder = RateEncoder(mode="amplitude", max_amplitude_ua=max_amplitude_ua, pulse_rate_hz=pulse_rate_hz)
         self.encoder.bind(self.context)

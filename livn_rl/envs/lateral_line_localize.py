@@ -62,6 +62,7 @@ class LateralLineLocalizeEnv(LivnEnv):
     :param noise: background Poisson input to MON and TS on (True) or off
     :param dt_ms: simulation time step (ms)
     :param target: Brian2 code generation target (``"auto"``, ``"cython"`` or ``"numpy"``)
+    :param backend: engine backend (``"auto"``, ``"standalone"`` or ``"runtime"``)
     :param render_mode: ``None``, ``"rgb_array"`` or ``"human"``
     """
 
@@ -83,6 +84,7 @@ class LateralLineLocalizeEnv(LivnEnv):
         noise: bool = True,
         dt_ms: float = 0.1,
         target: str = "auto",
+        backend: str = "auto",
         render_mode: str | None = None,
         simulation=None,
         copy: int = 0,
@@ -104,7 +106,7 @@ class LateralLineLocalizeEnv(LivnEnv):
             raise ValueError(f"population must be 'TS' or 'MON', got {population!r}")
         if not isinstance(plastic, (bool, np.bool_)):
             raise ValueError(f"plastic must be True or False, got {plastic!r}")
-        super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target,
+        super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target, backend=backend,
                          render_mode=render_mode, simulation=simulation, copy=copy)
         config = self.system.config
         self.length_cm = config.line.body_length_cm

@@ -56,6 +56,7 @@ class LIFRateTrackEnv(LivnEnv):
     :param noise: accepted for interface compatibility (LIF systems have no background noise)
     :param dt_ms: simulation time step (ms)
     :param target: Brian2 code generation target (``"auto"``, ``"cython"`` or ``"numpy"``)
+    :param backend: engine backend (``"auto"``, ``"standalone"`` or ``"runtime"``)
     :param render_mode: ``None``, ``"rgb_array"`` or ``"human"``
     """
 
@@ -73,6 +74,7 @@ class LIFRateTrackEnv(LivnEnv):
         noise: bool = True,
         dt_ms: float = 0.1,
         target: str = "auto",
+        backend: str = "auto",
         render_mode: str | None = None,
         simulation=None,
         copy: int = 0,
@@ -99,7 +101,7 @@ class LIFRateTrackEnv(LivnEnv):
         if isinstance(switch_every, bool) or not isinstance(switch_every, (int, np.integer)) or switch_every < 1:
             raise ValueError(f"switch_every must be a whole number of steps >= 1, got {switch_every!r}")
         check_number("rate_scale_hz", rate_scale_hz, 0.0, low_open=True)
-        super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target,
+        super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target, backend=backend,
                          render_mode=render_mode, simulation=simulation, copy=copy)
         self.current_range_na = (lo, hi)
         self.target_range_hz = (t_lo, t_hi)

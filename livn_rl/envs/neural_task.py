@@ -76,6 +76,7 @@ class NeuralTaskEnv(LivnEnv):
     :param task_kwargs: keyword arguments for ``gym.make(task)``
     :param dt_ms: simulation time step (ms)
     :param target: Brian2 code generation target
+    :param backend: engine backend (``"auto"``, ``"standalone"`` or ``"runtime"``)
     :param render_mode: ``None``, ``"rgb_array"`` or ``"human"``
     """
 
@@ -93,6 +94,7 @@ class NeuralTaskEnv(LivnEnv):
         task_kwargs: dict | None = None,
         dt_ms: float = 0.1,
         target: str = "auto",
+        backend: str = "auto",
         render_mode: str | None = None,
         simulation=None,
         copy: int = 0,
@@ -108,8 +110,8 @@ class NeuralTaskEnv(LivnEnv):
             raise ValueError(f"the task's observation space must be a Box, got {self.task.observation_space}")
         self.encoder = make_encoder(encoder, n_values=unit_dims(task_space))
         self.decoder = make_decoder(decoder, output_space=task_space)
-        super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target, render_mode=render_mode,
-                         simulation=simulation, copy=copy)
+        super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target, backend=backend,
+                         render_mode=render_mode, simulation=simulation, copy=copy)
         self.encoder.bind(self.context)
         self.decoder.bind(self.context)
         check_fits(self.decoder, task_space)  # after bind: some decoders learn their output size from the MEA

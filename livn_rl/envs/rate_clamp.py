@@ -39,7 +39,7 @@ class RateClampEnv(CultureControlEnv):
     :param target_range_hz: range of random targets (Hz)
 
     and those of :class:`~livn_rl.envs.culture_control.CultureControlEnv` (``system``, ``window_ms`` = 100 ms,
-    ``max_amplitude_ua``, ``pulse_rate_hz``, ``rate_scale_hz``, ``energy_cost``, ``noise``, ``dt_ms``, ``target``,
+    ``max_amplitude_ua``, ``pulse_rate_hz``, ``rate_scale_hz``, ``energy_cost``, ``noise``, ``dt_ms``, ``target``, ``backend``,
     ``render_mode``).
     """
 

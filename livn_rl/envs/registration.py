@@ -3,7 +3,7 @@
 Every argument that defines an env is in its registered kwargs with its value (the task, the system, the encoder and
 decoder with all their parameters, the window, the time step, noise, ...), so ``env.spec`` rebuilds the env as it
 was made, and so do Minari's ``recover_environment()`` and rl-zoo. Only the arguments that say how to run an env
-(``target``, ``render_mode``) are left to the caller. An id's version goes up when a registered value that changes
+(``target``, ``backend``, ``render_mode``) are left to the caller. An id's version goes up when a registered value that changes
 behaviour changes (docs/envs.md lists the versions).
 
 >>> import gymnasium as gym, livn_rl
@@ -31,8 +31,8 @@ from livn_rl.envs.ring_steer import RingSteerEnv
 from livn_rl.envs.vector import LivnVectorEnv
 
 __all__ = [
-    "CONTROL", "NAMESPACE", "REFERENCE", "RUN_ARGUMENTS", "SYSTEMS", "TASKS", "env_ids", "make_burst_suppression",
-    "make_burst_suppression_vector", "make_lateral_line_localize", "make_lateral_line_localize_vector",
+    "CONTROL", "NAMESPACE", "REFERENCE", "RUN_ARGUMENTS", "S4_TASKS", "SYSTEMS", "TASKS", "env_ids",
+    "make_burst_suppression", "make_burst_suppression_vector", "make_lateral_line_localize", "make_lateral_line_localize_vector",
     "make_lif_rate_track", "make_lif_rate_track_vector", "make_neural_task", "make_neural_task_vector", "make_pattern",
     "make_pattern_vector", "make_rate_clamp", "make_rate_clamp_vector", "make_ring_steer", "make_ring_steer_vector",
     "named_with_defaults", "register_envs", "registered_defaults", "valid_kwargs",
@@ -49,7 +49,7 @@ TASKS = {
 }
 #: Culture-control envs: short name -> (class, max_episode_steps, systems). S1's ten cells do not burst.
 CONTROL = {
-    "RateClamp": (RateClampEnv, 200, SYSTEMS),
+    "RateClamp": (RateClampEnv, 200, (*SYSTEMS, "S4")),
     "Pattern": (PatternEnv, 100, SYSTEMS),
     "BurstSuppression": (BurstSuppressionEnv, 200, ("S2", "S3")),
 }
@@ -59,10 +59,13 @@ REFERENCE = {
     "RingAttractor-Steer": (RingSteerEnv, 60, {"system": "Ring"}),
     "LateralLine-Localize": (LateralLineLocalizeEnv, 100, {"system": "LateralLine"}),
 }
+#: Neural-in-the-loop tasks also registered on S4 (10,000 cells), whose steps take the standalone backend's compiled
+#: loop to be practical (docs/performance.md has its step time); RateClamp is registered on it through CONTROL.
+S4_TASKS = ("Pendulum",)
 _INTERNAL = {"self", "simulation", "copy", "args", "kwargs"}
 _VECTOR_ONLY = ("max_episode_steps", "autoreset_mode")
 #: Arguments that say how to run an env, not what it is: never registered.
-RUN_ARGUMENTS = ("target", "render_mode")
+RUN_ARGUMENTS = ("target", "backend", "render_mode")
 #: What the caller's env derives and therefore never registers: a population encoder's size (the task's action
 #: size) and a decoder's output space (the task's action space).
 _DERIVED = {"n_values", "output_space"}
@@ -216,7 +219,8 @@ def register_envs() -> None:
     """Register every livn_rl env (idempotent)."""
     module = __name__
     registrations = [(f"{NAMESPACE}/{name}-{system}-v0", NeuralTaskEnv, steps, _task_kwargs(task, system))
-                     for name, (task, steps) in TASKS.items() for system in SYSTEMS]
+                     for name, (task, steps) in TASKS.items()
+                     for system in SYSTEMS + (("S4",) if name in S4_TASKS else ())]
     registrations += [(f"{NAMESPACE}/{name}-{system}-v0", cls, steps, {**registered_defaults(cls), "system": system})
                       for name, (cls, steps, systems) in CONTROL.items() for system in systems]
     registrations += [(f"{NAMESPACE}/{name}-v0", cls, steps, {**registered_defaults(cls), **kwargs})

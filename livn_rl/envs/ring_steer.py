@@ -57,6 +57,7 @@ class RingSteerEnv(LivnEnv):
     :param noise: Poisson background of the ring on (True) or off
     :param dt_ms: simulation time step (ms)
     :param target: Brian2 code generation target (``"auto"``, ``"cython"`` or ``"numpy"``)
+    :param backend: engine backend (``"auto"``, ``"standalone"`` or ``"runtime"``)
     :param render_mode: ``None``, ``"rgb_array"`` or ``"human"``
     """
 
@@ -75,6 +76,7 @@ class RingSteerEnv(LivnEnv):
         noise: bool = True,
         dt_ms: float = 0.1,
         target: str = "auto",
+        backend: str = "auto",
         render_mode: str | None = None,
         simulation=None,
         copy: int = 0,
@@ -92,7 +94,7 @@ class RingSteerEnv(LivnEnv):
         self.cue_pa = check_number("cue_pa", cue_pa, 0.0)
         self.min_distance_deg = check_number("min_distance_deg", min_distance_deg, 0.0, 180.0)
         self.current_cost = check_number("current_cost", current_cost, 0.0)
-        super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target,
+        super().__init__(system, window_ms=window_ms, noise=noise, dt_ms=dt_ms, target=target, backend=backend,
                          render_mode=render_mode, simulation=simulation, copy=copy)
         self.n_sectors = int(n_sectors)
         self.cue_steps = int(cue_steps)

@@ -38,7 +38,8 @@ class LivnVectorEnv(VectorEnv):
     :param system: the culture, as for the single env
     :param noise: background noise on or off
     :param dt_ms: simulation time step (ms)
-    :param target: Brian2 code generation target
+    :param target: Brian2 code generation target of the runtime backend
+    :param backend: engine backend, ``"auto"``, ``"standalone"`` or ``"runtime"``
     :param render_mode: ``None`` or ``"rgb_array"`` (:meth:`render` returns one frame per copy)
     :param env_kwargs: the single env's other arguments (each copy gets its own deep copy)
     """
@@ -54,6 +55,7 @@ class LivnVectorEnv(VectorEnv):
         noise: bool = True,
         dt_ms: float = 0.1,
         target: str = "auto",
+        backend: str = "auto",
         render_mode: str | None = None,
         **env_kwargs: Any,
     ) -> None:
@@ -71,7 +73,7 @@ class LivnVectorEnv(VectorEnv):
         # a probe env validates the arguments and builds the system before anything is simulated
         probe = env_class(system=system, noise=noise, dt_ms=dt_ms, target=target, **copy_module.deepcopy(env_kwargs))
         self.simulation = Simulation(probe.system, seed=0, n_copies=int(num_envs), dt_ms=dt_ms, target=target,
-                                     background=bool(noise))
+                                     backend=backend, background=bool(noise))
         probe.close()
         self.envs: list[LivnEnv] = [
             env_class(system=self.simulation.system, noise=noise, dt_ms=dt_ms, target=target, render_mode=render_mode,

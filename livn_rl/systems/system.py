@@ -73,6 +73,10 @@ class System(ABC):
     name: str
     positions_um: np.ndarray
     populations: list[Population]
+    #: Whether the engine's standalone backend can run this system. That backend builds the system in another
+    #: process and runs it in compiled programs, so a system whose methods read or write its Brian2 objects between
+    #: steps (plastic weights, for instance) must set this to False and runs on the runtime backend.
+    supports_standalone: bool = True
 
     @property
     def n_neurons(self) -> int:

@@ -126,6 +126,9 @@ class LateralLineSystem(System):
     """
 
     name = "LateralLine"
+    #: STDP weights are read and written between trials (:meth:`weights_mv`, :meth:`set_plasticity`), so the circuit
+    #: runs on the runtime backend
+    supports_standalone = False
 
     def __init__(self, config: LateralLineConfig | None = None, seed: int = 0, weights: dict | None = None,
                  mea: MEA | None = None) -> None:
