@@ -11,7 +11,7 @@ import pytest
 
 from livn_rl import Pulse, Simulation
 from livn_rl.stimulus import stack_copies
-from tests.conftest import QUIET_CULTURE
+from conftest import QUIET_CULTURE
 
 
 def test_channel_recording_detects_what_the_engine_detects_from_the_same_spikes():
