@@ -248,7 +248,7 @@ def test_our_own_deprecation_warnings_are_errors_in_the_tests():
         exec(code, {"__name__": "livn_rl.old_api"})
 
 
-def test_ctrl_c_while_building_a_network_ends_on_the_interrupted_line():
+def test_ctrl_c_while_building_a_network_ends_on_the_interrupted_line(tmp_path):
     """Brian2 objects a Ctrl-C leaves unused are freed quietly before the last line (CI once saw Brian2's warning
     about them printed after it)."""
     script = """
@@ -265,11 +265,8 @@ code = main(["simulate", "S1", "--duration", "10", "--target", "numpy", "--quiet
 gc.collect()  # what a later allocation would do at any moment
 sys.exit(code)
 """
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        done = subprocess.run([sys.executable, "-c", script, f"{folder}/x.png"], capture_output=True, text=True,
-                              timeout=120)
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "x.png")], capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 130, done.stderr
     assert "WARNING" not in done.stderr, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "livn-rl simulate: interrupted", done.stderr

@@ -17,6 +17,7 @@ import livn_rl
 from livn_rl.encoders import LinearDecoder, PopulationVectorDecoder
 from livn_rl.envs import LivnVectorEnv, NeuralTaskEnv, env_ids
 from livn_rl.envs.sb3 import make_sb3_vec_env
+from livn_rl.systems import list_systems
 
 FAST = {"target": "numpy"}
 
@@ -66,7 +67,7 @@ def test_every_registered_env_passes_gymnasium_and_sb3_checks(env_id):
     """(The S4 envs are the S2 envs' classes on a system built the same way, at 100x the cost per step.)"""
     # the checks concern the API, not the dynamics: a 5 ms window keeps S3's 200 ms Acrobot steps from costing
     # minutes (cultures only: a 5 ms window is too short for the ring's bump, whose position is then NaN)
-    short = {"window_ms": 5.0} if gym.spec(env_id).kwargs.get("system") in ("S1", "S2", "S3") else {}
+    short = {"window_ms": 5.0} if gym.spec(env_id).kwargs.get("system") in list_systems() else {}
     env = gym.make(env_id, **FAST, **short)
     try:
         gym_check_env(env.unwrapped, skip_render_check=True)
