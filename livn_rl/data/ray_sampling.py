@@ -24,7 +24,7 @@ from typing import Any
 from livn_rl.checks import check_whole
 from livn_rl.cluster import ClusterError, import_ray, ray_session
 from livn_rl.data.sampling import SampleReport, SamplingPlan, _ShardMaker
-from livn_rl.data.store import shard_path, shard_sizes
+from livn_rl.data.store import install_shard, shard_sizes
 
 __all__ = ["RaySampleReport", "WorkerFailure", "run_sampling_ray"]
 
@@ -124,16 +124,6 @@ class ShardWorker:
         return index, data, shard_sizes(self.maker.meta)[index], time.perf_counter() - started
 
 
-def _write_shard_file(folder: Path, meta: dict[str, Any], index: int, data: bytes) -> None:
-    """Put a shard file made elsewhere into the dataset: a temporary name (the one ``plan_sampling`` clears when a
-    writer was killed), then an atomic rename."""
-    path = shard_path(folder, index, meta["split"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-
-
 def run_sampling_ray(
     plan: SamplingPlan,
     *,
@@ -228,7 +218,7 @@ def _run(ray, plan: SamplingPlan, workers: int | None, target: str, progress: bo
                     entry["where"] = answer
                 else:
                     _, data, trials, seconds = answer
-                    _write_shard_file(folder, meta, index, data)
+                    install_shard(folder, meta, index, data)
                     new_trials += trials
                     entry["shards"] += 1
                     entry["trials"] += trials

@@ -22,8 +22,8 @@ import numpy as np
 from livn_rl.checks import check_number, check_whole
 from livn_rl.data.identity import dataset_identity, describe_differences, package_version, require_identity
 from livn_rl.data.store import (
-    FORMAT_VERSION, DatasetError, check_split, columns, completed_shards, read_meta, shard_sizes, write_card,
-    write_meta, write_shard,
+    FORMAT_VERSION, PARTIAL_SHARD_GLOB, DatasetError, check_split, columns, completed_shards, read_meta, shard_sizes,
+    write_card, write_meta, write_shard,
 )
 from livn_rl.identity import canonical, config_hash
 
@@ -278,7 +278,7 @@ def plan_sampling(
     elif folder.exists() and any(folder.iterdir()):
         raise DatasetError(f"{folder} exists and is not a livn_rl dataset (no meta.json); choose an empty or new folder")
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("data/.*.partial-*"):
+    for stale in folder.glob(PARTIAL_SHARD_GLOB):
         stale.unlink()  # a shard whose writer was killed; it is made again below
     write_meta(folder, meta)
     write_card(folder, meta)

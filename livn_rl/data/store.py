@@ -37,6 +37,8 @@ META_FILE = "meta.json"
 CARD_FILE = "README.md"
 SHARD_DIR = "data"
 SHARD_PATTERN = "{split}-{index:05d}.parquet"
+#: Shards a killed writer left under their temporary names (relative to the dataset folder).
+PARTIAL_SHARD_GLOB = f"{SHARD_DIR}/.*.partial-*"
 #: Bumped whenever the columns change; a dataset of another version is refused with a clear error.
 FORMAT_VERSION = 2
 #: Split names of livn's published datasets (any other lowercase name made of letters, digits and _ works too).
@@ -121,10 +123,27 @@ def write_shard(folder: str | Path, meta: dict[str, Any], index: int, rows: dict
     path.parent.mkdir(parents=True, exist_ok=True)
     schema = arrow_schema(meta)
     table = pa.Table.from_pydict({name: rows[name] for name in schema.names}, schema=schema)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    partial = _partial_shard_path(path)
     pq.write_table(table, partial)
     os.replace(partial, path)
     return path
+
+
+def install_shard(folder: str | Path, meta: dict[str, Any], index: int, data: bytes) -> Path:
+    """Put shard ``index``, a Parquet file made elsewhere (``data``: its bytes), into the dataset atomically, as
+    :func:`write_shard` does, and return its path."""
+    path = shard_path(folder, index, meta["split"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = _partial_shard_path(path)
+    partial.write_bytes(data)
+    os.replace(partial, path)
+    return path
+
+
+def _partial_shard_path(path: Path) -> Path:
+    """Where a shard is written before its rename: a hidden name with the writer's process id
+    (:data:`PARTIAL_SHARD_GLOB` finds those a killed writer left)."""
+    return path.with_name(f".{path.name}.partial-{os.getpid()}")
 
 
 def read_meta(folder: str | Path) -> dict[str, Any]:
@@ -278,6 +297,7 @@ def _card_feature(kind: str, indent: int) -> str:
     return f"{pad}dtype: {kind}"
 
 
-__all__ = ["CARD_FILE", "COLUMNS", "DatasetError", "FORMAT_VERSION", "LIVN_SPLITS", "META_FILE", "REPLAY_COLUMNS",
-           "VOLTAGE_COLUMNS", "arrow_schema", "check_shard", "check_split", "columns", "completed_shards", "read_meta",
-           "shard_path", "shard_sizes", "write_card", "write_meta", "write_shard"]
+__all__ = ["CARD_FILE", "COLUMNS", "DatasetError", "FORMAT_VERSION", "LIVN_SPLITS", "META_FILE", "PARTIAL_SHARD_GLOB",
+           "REPLAY_COLUMNS", "VOLTAGE_COLUMNS", "arrow_schema", "check_shard", "check_split", "columns",
+           "completed_shards", "install_shard", "read_meta", "shard_path", "shard_sizes", "write_card", "write_meta",
+           "write_shard"]
