@@ -20,6 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 from matplotlib.transforms import offset_copy
 
+from livn_rl.atomic import atomic_path
 from livn_rl.analysis import burst_threshold_hz, detect_bursts, population_rates
 from livn_rl.mea import MEA
 from livn_rl.recording import Recording
@@ -318,7 +319,8 @@ def save_figure(fig: Figure, path: str, dpi: int = 150) -> None:
     :param path: output path
     :param dpi: resolution of raster formats
     """
-    fig.savefig(path, dpi=dpi, facecolor="white")
+    with atomic_path(path) as partial:
+        fig.savefig(partial, dpi=dpi, facecolor="white")
 
 
 __all__ = [

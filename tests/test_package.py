@@ -16,7 +16,7 @@ MAX_LINES = 600
 
 #: Layers from the bottom up (docs/architecture.md). A module may import its own layer and the layers below it.
 LAYERS = [
-    ("engine core", ["checks", "cluster", "identity", "recording", "stimulus", "engine.brian2_patches",
+    ("engine core", ["atomic", "checks", "cluster", "identity", "recording", "stimulus", "engine.brian2_patches",
                      "engine.copy_state", "engine.monitors", "engine.interrupts", "engine.parked_run",
                      "engine.random_stream", "engine.stimulus_feed", "engine.runtime_backend", "engine.standalone"]),
     ("models", ["systems", "mea", "encoders", "analysis", "plots"]),

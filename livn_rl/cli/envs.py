@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from livn_rl.cli.common import UsageError, add_command, one_line, resolve_env_id
+from livn_rl.cli.common import add_command, one_line, resolve_env_id
 
 __all__ = ["add_parser", "cmd_envs"]
 

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from livn_rl.atomic import write_text
 from livn_rl.cli.common import Interrupted, UsageError, add_command
 
 __all__ = ["add_parser", "cmd_ring"]
@@ -119,8 +120,8 @@ def cmd_ring(args: argparse.Namespace) -> int:
     summary = summarise(trials)
     table = table_markdown(summary)
     command = "livn-rl ring " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["ring"] else "livn-rl ring"
-    (out / "table.md").write_text(f"{table}\n{len(seeds)} seeds per level; command: `{command}`\n")
-    (out / "summary.json").write_text(json.dumps({
+    write_text(out / "table.md", f"{table}\n{len(seeds)} seeds per level; command: `{command}`\n")
+    write_text(out / "summary.json", json.dumps({
         "levels": levels, "seeds": seeds, "cue_angle_deg": kwargs.get("cue_angle_deg", 100.0), "wall_s": round(run_s, 1),
         "summary": summary,
         "trials": [{k: trial[k] for k in ("level", "seed", "termination_s_after_cue", "termination_reason_after_cue",

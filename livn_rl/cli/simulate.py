@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
 from typing import Sequence
 
+from livn_rl.atomic import write_json
 from livn_rl.cli.common import (
     CONTROL_DT_MS, DT_MS, UsageError, add_command, check_output, config_mea, resolve_config, usage_errors,
 )
@@ -269,7 +269,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "figure": str(out),
             "recording": str(save_out) if save_out is not None else None,
         }
-        json_out.write_text(json.dumps(_rounded(summary), indent=2))
+        write_json(json_out, _rounded(summary))
         print(f"json: {json_out}")
     return 0
 

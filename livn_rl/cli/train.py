@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from livn_rl.atomic import write_json
 from livn_rl.cli.common import (
     Interrupted, UsageError, add_command, add_executor_options, executor_session, parse_env_args, usage_errors,
 )
@@ -164,7 +165,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             random_return = float(random_baseline(args.env_id, args.eval_episodes, env_kwargs).mean())
         except KeyboardInterrupt:
             raise Interrupted(f"before training started; nothing kept in {out}") from None
-        baseline_file.write_text(json.dumps({"mean_return": random_return, "episodes": args.eval_episodes}))
+        write_json(baseline_file, {"mean_return": random_return, "episodes": args.eval_episodes}, indent=None)
     if not args.quiet:
         what = f"resuming SAC from step {state['steps']:,} to {args.timesteps:,}" if args.resume else \
             f"training SAC for {args.timesteps:,} steps"
@@ -184,7 +185,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                "thresholds": {"values": list(thresholds),
                               "source": "--threshold" if args.threshold else "the env (reward_threshold or task levels)"},
                **summarise(name, [result], list(thresholds))}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(out / "summary.json", summary)
     plot_learning_curves(read_evaluations(log), out / "learning_curve.png", title=f"SAC on {args.env_id}",
                          random_return=random_return, labels={name: f"SAC ({name})"})
     for e in result.evaluations:
@@ -233,7 +234,7 @@ def _sweep(args: argparse.Namespace, env_kwargs: dict) -> int:
             random_return = float(random_baseline(args.env_id, args.eval_episodes, env_kwargs).mean())
         except KeyboardInterrupt:
             raise Interrupted(f"before training started; nothing kept in {out}") from None
-        baseline_file.write_text(json.dumps({"mean_return": random_return, "episodes": args.eval_episodes}))
+        write_json(baseline_file, {"mean_return": random_return, "episodes": args.eval_episodes}, indent=None)
     seeds = list(range(args.seed, args.seed + args.seeds))
     train_kwargs = {"timesteps": args.timesteps, "eval_every": args.eval_every, "eval_episodes": args.eval_episodes,
                     "n_envs": args.n_envs, "replay": args.replay, "pretrain_steps": args.pretrain_steps,
@@ -262,7 +263,7 @@ def _sweep(args: argparse.Namespace, env_kwargs: dict) -> int:
                "thresholds": {"values": list(thresholds),
                               "source": "--threshold" if args.threshold else "the env (reward_threshold or task levels)"},
                **summarise(name, results, list(thresholds))}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(out / "summary.json", summary)
     plot_learning_curves([e for e in read_evaluations(log) if e["run"] == name], out / "learning_curve.png",
                          title=f"SAC on {args.env_id}", random_return=random_return, labels={name: f"SAC ({name})"})
     print(f"final return over {len(seeds)} seeds: {summary['final_mean_over_seeds']:.1f} +- "

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 from typing import Any
 
+from livn_rl.atomic import write_json
 from livn_rl.cli.common import UsageError, add_command, check_output, parse_env_args, resolve_env_id, usage_errors
 
 __all__ = ["LIF_DEFAULTS", "add_parser", "cmd_view"]
@@ -147,9 +147,7 @@ def _export(args: argparse.Namespace) -> int:
     with usage_errors():
         trace = simulate_lif(200 if args.steps is None else args.steps, **_lif_parameters(args),
                              seed=1 if args.seed is None else args.seed)
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    partial.write_text(json.dumps(trace, indent=1))
-    os.replace(partial, out)
+    write_json(out, trace, indent=1)
     print(f"wrote {out}: {len(trace['t'])} steps, {len(trace['spike_steps'])} output spikes; replay it on the page "
           f"of `livn-rl view lif` (Replay a trace)")
     return 0

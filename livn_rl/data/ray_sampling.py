@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from livn_rl.checks import check_whole
-from livn_rl.cluster import ClusterError, import_ray, ray_session
+from livn_rl.cluster import ClusterError, ray_session
 from livn_rl.data.sampling import SampleReport, SamplingPlan, _ShardMaker
 from livn_rl.data.store import install_shard, shard_sizes
 

@@ -27,18 +27,19 @@ the dataset again in this format.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from livn_rl.atomic import PARTIAL_GLOB, atomic_path, write_bytes, write_json, write_text
 
 META_FILE = "meta.json"
 CARD_FILE = "README.md"
 SHARD_DIR = "data"
 SHARD_PATTERN = "{split}-{index:05d}.parquet"
 #: Shards a killed writer left under their temporary names (relative to the dataset folder).
-PARTIAL_SHARD_GLOB = f"{SHARD_DIR}/.*.partial-*"
+PARTIAL_SHARD_GLOB = f"{SHARD_DIR}/{PARTIAL_GLOB}"
 #: Bumped whenever the columns change; a dataset of another version is refused with a clear error.
 FORMAT_VERSION = 2
 #: Split names of livn's published datasets (any other lowercase name made of letters, digits and _ works too).
@@ -123,9 +124,8 @@ def write_shard(folder: str | Path, meta: dict[str, Any], index: int, rows: dict
     path.parent.mkdir(parents=True, exist_ok=True)
     schema = arrow_schema(meta)
     table = pa.Table.from_pydict({name: rows[name] for name in schema.names}, schema=schema)
-    partial = _partial_shard_path(path)
-    pq.write_table(table, partial)
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        pq.write_table(table, partial)
     return path
 
 
@@ -134,16 +134,7 @@ def install_shard(folder: str | Path, meta: dict[str, Any], index: int, data: by
     :func:`write_shard` does, and return its path."""
     path = shard_path(folder, index, meta["split"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = _partial_shard_path(path)
-    partial.write_bytes(data)
-    os.replace(partial, path)
-    return path
-
-
-def _partial_shard_path(path: Path) -> Path:
-    """Where a shard is written before its rename: a hidden name with the writer's process id
-    (:data:`PARTIAL_SHARD_GLOB` finds those a killed writer left)."""
-    return path.with_name(f".{path.name}.partial-{os.getpid()}")
+    return write_bytes(path, data)
 
 
 def read_meta(folder: str | Path) -> dict[str, Any]:
@@ -170,10 +161,7 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
 
 
 def write_meta(folder: str | Path, meta: dict[str, Any]) -> None:
-    path = Path(folder) / META_FILE
-    partial = path.with_name(f".{META_FILE}.partial")
-    partial.write_text(json.dumps(meta, indent=2))
-    os.replace(partial, path)
+    write_json(Path(folder) / META_FILE, meta)
 
 
 def check_shard(path: Path, meta: dict[str, Any], first_trial: int, n_rows: int) -> None:
@@ -282,10 +270,7 @@ and replay accepts only an env of the same identity; both name the fields that d
 
 {versions}
 """
-    path = Path(folder) / CARD_FILE
-    partial = path.with_name(f".{CARD_FILE}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    write_text(Path(folder) / CARD_FILE, text)
 
 
 def _card_feature(kind: str, indent: int) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from livn_rl.atomic import atomic_path
 from livn_rl.engine import Simulation
 from livn_rl.systems.ring.analysis import (
     STEP_MS, WINDOW_MS, bump_drift, bump_width, decode_bump, termination, termination_after_cue_s, window_rates,
@@ -267,4 +268,5 @@ def bump_figure(trials: list[dict[str, Any]], system: RingAttractorSystem, path:
     bottom.set_xlim(0, cfg["trial_ms"])
     bottom.set_xlabel(f"time (ms; population vector of E spikes in {DECODE_WINDOW_MS:g} ms windows)")
     fig.tight_layout()
-    fig.savefig(str(path), dpi=120)
+    with atomic_path(path) as partial:
+        fig.savefig(partial, dpi=120)

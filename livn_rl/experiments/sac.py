@@ -12,7 +12,6 @@ stopped with Ctrl-C, and ``resume=True`` continues from there.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Callable
 import gymnasium as gym
 import numpy as np
 
+from livn_rl.atomic import atomic_path, write_json, write_text
 from livn_rl.checks import check_whole
 from livn_rl.engine.interrupts import hold_interrupts
 
@@ -186,9 +186,7 @@ def _save_checkpoint(folder: Path, model, settings: dict, evaluations: list[dict
     model.save_replay_buffer(folder / buffer_file)
     state = {"settings": settings, "steps": steps, "evaluations": evaluations, "model": model_file,
              "replay_buffer": buffer_file}
-    temporary = folder / ".state.json.partial"
-    temporary.write_text(json.dumps(state, indent=1))
-    os.replace(temporary, folder / "state.json")
+    write_json(folder / "state.json", state, indent=1)
     for old in list(folder.glob("model-*.zip")) + list(folder.glob("replay_buffer-*.pkl")):
         if old.name not in (model_file, buffer_file):
             old.unlink()
@@ -372,9 +370,7 @@ def keep_logged(log: Path, evaluations: list[dict], run_name: str, seed: int) ->
     """Rewrite ``log`` so that of this run and seed it holds exactly the checkpoint's ``evaluations`` (a run killed
     between logging an evaluation and saving its checkpoint logged one that the resumed run makes again)."""
     others = [e for e in (read_evaluations(log) if log.is_file() else []) if (e.get("run"), e.get("seed")) != (run_name, seed)]
-    temporary = log.with_name(f".{log.name}.partial")
-    temporary.write_text("".join(json.dumps(e) + "\n" for e in others + evaluations))
-    os.replace(temporary, log)
+    write_text(log, "".join(json.dumps(e) + "\n" for e in others + evaluations))
 
 
 def summarise(name: str, results: list[TrainResult], thresholds: list[float]) -> dict:
@@ -460,7 +456,8 @@ def plot_learning_curves(evaluations: list[dict], path: str | Path, *, title: st
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as partial:
+        fig.savefig(partial, dpi=120)
 
 
 __all__ = [

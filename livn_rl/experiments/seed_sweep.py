@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from livn_rl.atomic import write_bytes
 from livn_rl.experiments.sac import TrainResult, keep_logged, read_evaluations, train_sac
 
 __all__ = ["EXECUTORS", "SweepRun", "finished_runs", "run_sweep"]
@@ -115,9 +116,7 @@ def run_sweep(
 
     def finish(run: SweepRun, result: TrainResult, model: bytes | None) -> None:
         if model is not None and folder is not None:
-            partial = folder / f".{run.run_name}-seed{run.seed}.zip.partial"
-            partial.write_bytes(model)
-            partial.replace(folder / f"{run.run_name}-seed{run.seed}.zip")
+            write_bytes(folder / f"{run.run_name}-seed{run.seed}.zip", model)
         results[run.key] = result
         if on_result is not None:
             on_result(run, result, False)

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import uuid
 from pathlib import Path
 
 import numpy as np
 
+from livn_rl.atomic import atomic_path
 from livn_rl.data.store import COLUMNS as DATASET_COLUMNS
 from livn_rl.export.metadata import ExportError
 from livn_rl.export.session import Session
@@ -315,13 +315,8 @@ def write_nwb(nwbfile, out: str | Path, *, overwrite: bool = False) -> Path:
     from pynwb import NWBHDF5IO
 
     out = check_nwb_output(out, overwrite)
-    partial = out.with_name(f".{out.stem}.partial-{os.getpid()}.nwb")
-    try:
-        with NWBHDF5IO(str(partial), "w") as io:
-            io.write(nwbfile)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_path(out) as partial, NWBHDF5IO(str(partial), "w") as io:
+        io.write(nwbfile)
     return out
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
+from livn_rl.atomic import atomic_path
 from livn_rl.export.metadata import ExportError, SystemInfo
 from livn_rl.recording import Recording
 from livn_rl.stimulus import Pulse
@@ -96,13 +96,8 @@ class Session:
         if self.currents is not None:
             arrays["currents"] = np.asarray(self.currents, float)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-        try:
-            with open(partial, "wb") as stream:
-                np.savez_compressed(stream, header=np.array(json.dumps(header)), **arrays)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+        with atomic_path(path) as partial, open(partial, "wb") as stream:
+            np.savez_compressed(stream, header=np.array(json.dumps(header)), **arrays)
         return path
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livn_rl.atomic import write_text
 from livn_rl.mea.detection import ChannelDetector
 
 __all__ = ["MEA"]
@@ -286,7 +287,7 @@ class MEA:
     def to_json(self, path: str | Path | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            Path(path).write_text(text)
+            write_text(path, text)
         return text
 
     @classmethod

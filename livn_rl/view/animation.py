@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable
 
 import gymnasium as gym
 
+from livn_rl.atomic import atomic_path
 from livn_rl.checks import check_number, check_whole
 from livn_rl.view.policies import Policy
 
@@ -71,8 +71,7 @@ def animate_env(env: gym.Env, policy: Policy, steps: int, out: str | Path, *, se
     observation, _ = env.reset(seed=seed)
     episodes = 1
     figure = image = None
-    partial = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
-    try:
+    with atomic_path(out) as partial:
         for step in range(steps):
             observation, _, terminated, truncated, _ = env.step(policy(observation))
             frame = env.render()
@@ -92,7 +91,4 @@ def animate_env(env: gym.Env, policy: Policy, steps: int, out: str | Path, *, se
                 observation, _ = env.reset(seed=seed + episodes)
                 episodes += 1
         writer.finish()
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
     return {"frames": steps, "episodes": episodes, "fps": fps, "size": [int(frame.shape[1]), int(frame.shape[0])]}

@@ -11,13 +11,13 @@ original does). In mode ``ll_thesis`` the summary and the test-only figure are a
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Callable
 
 from matplotlib.figure import Figure
 
+from livn_rl.atomic import atomic_path
 from livn_rl.systems.lateral_line.config import LateralLineConfig
 from livn_rl.experiments.lateral_line import figures_test_phase as test_phase
 from livn_rl.experiments.lateral_line import figures_training as training
@@ -62,9 +62,8 @@ def multiseed_name(n_seeds: int) -> str:
 
 def save_figure(fig: Figure, path: Path) -> Path:
     """Write ``fig`` as a PNG under a temporary name, then rename it to ``path``."""
-    partial = path.with_name(f".{path.name}.partial")
-    fig.savefig(partial, format="png", dpi=DPI)
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        fig.savefig(partial, format="png", dpi=DPI)
     return path
 
 

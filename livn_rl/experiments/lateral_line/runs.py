@@ -16,8 +16,6 @@ is rewritten after every run with ``"complete": false`` until the last.
 from __future__ import annotations
 
 import io
-import json
-import os
 import re
 import shutil
 import time
@@ -27,13 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from livn_rl.atomic import write_bytes, write_json
 from livn_rl.systems.lateral_line.config import LateralLineConfig
 from livn_rl.systems.lateral_line.original import mode_preset, original_values
 from livn_rl.experiments.lateral_line.training import RunResult
 
 __all__ = [
     "artifact_stem", "comparison", "default_run_name", "flat_parameters", "params_document", "prepare_run_folder",
-    "pv_map_quality", "run_entry", "sanitise_run_name", "save_artifact", "summary_document", "topology", "write_json",
+    "pv_map_quality", "run_entry", "sanitise_run_name", "save_artifact", "summary_document", "topology",
 ]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -70,13 +69,6 @@ def prepare_run_folder(out_dir: str | Path, run_name: str, overwrite: bool) -> P
     (folder / "artifacts").mkdir()
     return folder
 
-
-def write_json(path: Path, data: Any) -> Path:
-    """``data`` as indented JSON at ``path``, written under a temporary name and renamed."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(data, indent=2))
-    os.replace(partial, path)
-    return path
 
 
 def flat_parameters(config: LateralLineConfig) -> dict[str, Any]:
@@ -181,10 +173,7 @@ def save_artifact(folder: Path, result: RunResult, *, save_tag: str, mode: str, 
     arrays["ts_positions_cm"] = result.ts_positions_cm
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    npz = stem.with_name(stem.name + ".npz")
-    partial = npz.with_name(f".{npz.name}.partial")
-    partial.write_bytes(buffer.getvalue())
-    os.replace(partial, npz)
+    npz = write_bytes(stem.with_name(stem.name + ".npz"), buffer.getvalue())
     original = original_values(config)
     stdp = {"ll_mon": config.mon.stdp.enabled, "mon_ts": config.ts.stdp.enabled}
     write_json(stem.with_name(stem.name + "_params.json"), {
