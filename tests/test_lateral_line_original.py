@@ -232,3 +232,36 @@ def test_an_untrained_network_runs_and_draws_every_figure(tmp_path):
     paths = save_seed_figures(tmp_path, result, several_seeds=False, control=False)
     assert len(paths) == 13 and all(p.stat().st_size > 10_000 for p in paths)
     assert result.summary()["training_rates_hz"]["TS"] is None
+
+
+def _seed_entry(seed: int, stdp: bool, post: float) -> dict:
+    quality = {"sigma_theta": 0.9, "delta_trial": 0.6, "valid_fraction": 0.95, "mean_abs_error_cm": 1.1}
+    return {"seed": seed, "stdp": stdp, "seconds": 10.0, "test_ts_spikes": 100, "pre_test_ts_spikes": 90,
+            "pre_test": quality, "post_test": {**quality, "sigma_theta": post},
+            "mean_weight_mv": {"before": 1.0, "after": 1.5 if stdp else 1.0}}
+
+
+def test_runs_of_separate_processes_combine_into_one_table_and_figure(tmp_path):
+    """benchmarks/lateral_line_seeds.py reads the run folders of one-seed runs (as docs/lateral_line.md's ll_thesis
+    table was made) and refuses a seed that two folders hold."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "lateral_line_seeds.py"
+    folders = []
+    for seed, post in ((123, 0.5), (124, 0.7)):
+        folder = tmp_path / f"seed_{seed}"
+        folder.mkdir()
+        (folder / "run_summary.json").write_text(json.dumps({"complete": True, "seeds": {
+            f"stdp_seed_{seed}": _seed_entry(seed, True, post), f"no_stdp_seed_{seed}": _seed_entry(seed, False, 0.85)}}))
+        folders.append(str(folder))
+    figure = tmp_path / "seeds.png"
+    result = subprocess.run([sys.executable, str(script), *folders, "--figure", str(figure)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "| 123 | 0.900 | **0.500** | 0.850 |" in result.stdout
+    assert "| mean | 0.900 | **0.600** | 0.850 |" in result.stdout
+    assert figure.stat().st_size > 10_000
+    again = subprocess.run([sys.executable, str(script), folders[0], folders[0]], capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 1 and "seed 123 (STDP) appears in two folders" in again.stderr

@@ -91,7 +91,7 @@ def save_run_figures(folder: Path, results: list[RunResult], controls: list[RunR
                 source = figures / figure_name(kind, run.config, run.seed, control)
                 written.append(Path(shutil.copyfile(source, figures / figure_name(kind, run.config, None, control))))
         written.append(save_figure(training.multiseed_summary(
-            [r for r in results if r.stdp], [r for r in results + controls if not r.stdp]),
+            [r.summary() for r in results if r.stdp], [r.summary() for r in results + controls if not r.stdp]),
             figures / multiseed_name(len(results))))
     if thesis:
         for kind, name in THESIS_COPIES.items():

@@ -188,22 +188,33 @@ def mon_to_ts_receptive_fields(result: RunResult, n_examples: int = 6) -> Figure
     return fig
 
 
-def multiseed_summary(results: list[RunResult], controls: list[RunResult]) -> Figure:
-    """PV sigma_theta and delta_trial against the seed: pre-test, post-test with STDP and post-test of the control."""
+def _finite(value: float | None) -> float:
+    """A number of ``run_summary.json`` (``null`` where no window was valid) as a float (NaN)."""
+    return float("nan") if value is None else float(value)
+
+
+def multiseed_summary(results: list[dict], controls: list[dict]) -> Figure:
+    """PV sigma_theta and delta_trial against the seed: pre-test, post-test with STDP and post-test of the control.
+
+    :param results: the STDP runs' entries of ``run_summary.json``'s ``seeds`` (``RunResult.summary()``): ``seed``,
+        ``pre_test``, ``post_test``; so the figure can also be drawn from the summaries of separate runs
+    :param controls: the controls' entries
+    """
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, key in zip(axes, ("sigma_theta", "delta_trial")):
         for runs, label, colour, marker in ((results, "post-test, STDP", COLOURS["TS"], "o"),
                                             (controls, "post-test, control", "0.45", "s")):
             if runs:
-                ax.plot([r.seed for r in runs], [r.post.quality[key] for r in runs], marker + "-", color=colour,
+                ax.plot([r["seed"] for r in runs], [_finite(r["post_test"][key]) for r in runs], marker + "-", color=colour,
                         label=label)
         first = results or controls
-        ax.plot([r.seed for r in first], [r.pre.quality[key] for r in first], "^--", color="0.7", label="pre-test")
+        ax.plot([r["seed"] for r in first], [_finite(r["pre_test"][key]) for r in first], "^--", color="0.7",
+                label="pre-test")
         if key == "sigma_theta":
             ax.axhline(CHANCE_SIGMA_THETA, color="r", ls=":", label="chance")
         ax.set(xlabel="seed", ylabel=f"{key} (rad)", title=f"PV {key} per seed", ylim=(0, None))
-        ax.set_xticks(sorted({r.seed for r in results + controls}))
+        ax.set_xticks(sorted({r["seed"] for r in results + controls}))
         ax.legend(fontsize=7)
     fig.suptitle(f"lateral line: {len(results)} STDP run(s), {len(controls)} control run(s)")
     return fig
