@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -468,9 +469,11 @@ def test_cli_sample_and_train(tmp_path, pendulum_data, capsys):
     assert main(["train", "--env-arg", "target"]) == 2
     assert "--env-arg 'target' must be KEY=VALUE" in capsys.readouterr().err
     out = tmp_path / "train"
+    sb3_folders = set(Path(tempfile.gettempdir()).glob("SB3-*"))
     assert main(["train", "livn_rl/Pendulum-S1-v0", "--timesteps", "20", "--eval-every", "10", "--eval-episodes",
                  "1", "--out", str(out), "--replay", str(pendulum_data), "--pretrain-steps", "5", "--env-arg",
                  "target=numpy", "--env-arg", "max_episode_steps=10", "-q"]) == 0
+    assert set(Path(tempfile.gettempdir()).glob("SB3-*")) == sb3_folders  # nothing written outside --out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["run"] == "pretrained" and summary["pretrain_transitions"] == 30
     assert (out / "learning_curve.png").stat().st_size > 10_000 and (out / "model.zip").exists()

@@ -257,7 +257,7 @@ def train_sac(
         state = check_resume(folder, settings, timesteps)
     from stable_baselines3 import SAC
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.logger import configure
+    from stable_baselines3.common.logger import Logger
 
     started = time.perf_counter()
     params = sac_hyperparameters(env_id) if hyperparameters is None else dict(hyperparameters)
@@ -279,7 +279,7 @@ def train_sac(
                 keep_logged(log, result.evaluations, run_name, seed)
         else:
             model = SAC("MlpPolicy", env, seed=seed, verbose=0, **params)
-        model.set_logger(configure(folder=None, format_strings=[]))
+        model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's configure() leaves a /tmp/SB3-* folder per run
         if replay is not None and state is None:
             from livn_rl.data import fill_replay_buffer
 
