@@ -338,3 +338,30 @@ def test_train_replay_takes_a_livn_layout_dataset_and_names_a_missing_split(tmp_
     assert main([*words, "--replay-split", "validation"]) == 2
     assert "has no split 'validation'; its splits: ['test', 'train', 'train_with_noise']" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_a_seed_sweep_replays_the_config_and_split_it_was_given(tmp_path, monkeypatch):
+    """``livn-rl train --seeds N`` hands --replay-config and --replay-split to every seed's training (the sweep's
+    training itself is tested in tests/test_seed_sweep.py; here only what each seed is asked to replay)."""
+    import json
+
+    from livn_rl.cli import main
+    from livn_rl.experiments import seed_sweep
+
+    folder = write_livn_fixture(tmp_path / "livn")
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "random_policy.json").write_text(json.dumps({"mean_return": -1000.0, "episodes": 1}))  # kept, as on resume
+    asked = []
+
+    def record(runs, *args, **kwargs):
+        asked.extend(runs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(seed_sweep, "run_sweep", record)
+    assert main(["train", "livn_rl/Pendulum-S1-v0", "--replay", str(folder), "--replay-config", "S1",
+                 "--replay-split", "test", "--seeds", "2", "--out", str(out), "--env-arg", "target=numpy",
+                 "--env-arg", "window_ms=5000", "--env-arg", 'encoder={"name": "pulse"}', "-q"]) == 130
+    assert [run.seed for run in asked] == [0, 1]
+    assert {(r.train_kwargs["replay"], r.train_kwargs["replay_config"], r.train_kwargs["replay_split"])
+            for r in asked} == {(str(folder), "S1", "test")}

@@ -120,8 +120,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``livn-rl train [ENV] --timesteps N ...``."""
     import livn_rl  # noqa: F401  (registers the envs)
     from livn_rl.experiments.sac import (
-        TrainingInterrupted, check_resume, plot_learning_curves, random_baseline, read_evaluations, reward_thresholds,
-        run_settings, summarise, train_sac,
+        TrainingInterrupted, check_resume, plot_learning_curves, read_evaluations, reward_thresholds, run_settings,
+        summarise, train_sac,
     )
 
     env_kwargs = parse_env_args(args.env_arg)
@@ -155,17 +155,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             import shutil
 
             shutil.rmtree(checkpoint)
-    if baseline_file.exists():
-        random_return = float(json.loads(baseline_file.read_text())["mean_return"])
-    else:
-        if not args.quiet:
-            print(f"{args.env_id}: scoring a random policy on {args.eval_episodes} evaluation episodes (a first run "
-                  f"compiles the network with Cython, 1-2 min) ...", flush=True)
-        try:
-            random_return = float(random_baseline(args.env_id, args.eval_episodes, env_kwargs).mean())
-        except KeyboardInterrupt:
-            raise Interrupted(f"before training started; nothing kept in {out}") from None
-        write_json(baseline_file, {"mean_return": random_return, "episodes": args.eval_episodes}, indent=None)
+    random_return = _random_return(args, env_kwargs, baseline_file)
     if not args.quiet:
         what = f"resuming SAC from step {state['steps']:,} to {args.timesteps:,}" if args.resume else \
             f"training SAC for {args.timesteps:,} steps"
@@ -173,7 +163,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         result = train_sac(args.env_id, timesteps=args.timesteps, seed=args.seed, eval_every=args.eval_every,
                            eval_episodes=args.eval_episodes, n_envs=args.n_envs, replay=args.replay,
-                           replay_config=args.replay_config, replay_split=args.replay_split, pretrain_steps=args.pretrain_steps, env_kwargs=env_kwargs, log_path=log, run_name=name,
+                           replay_config=args.replay_config, replay_split=args.replay_split,
+                           pretrain_steps=args.pretrain_steps, env_kwargs=env_kwargs, log_path=log, run_name=name,
                            progress=not args.quiet, model_path=out / "model.zip", checkpoint=checkpoint,
                            resume=args.resume)
     except TrainingInterrupted as stop:
@@ -198,6 +189,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _random_return(args: argparse.Namespace, env_kwargs: dict, baseline_file: Path) -> float:
+    """The random policy's mean evaluation return: read from ``baseline_file`` (a resumed run), or scored now and
+    written there."""
+    from livn_rl.experiments.sac import random_baseline
+
+    if baseline_file.exists():
+        return float(json.loads(baseline_file.read_text())["mean_return"])
+    if not args.quiet:
+        print(f"{args.env_id}: scoring a random policy on {args.eval_episodes} evaluation episodes (a first run "
+              f"compiles the network, 1-2 min) ...", flush=True)
+    try:
+        random_return = float(random_baseline(args.env_id, args.eval_episodes, env_kwargs).mean())
+    except KeyboardInterrupt:
+        raise Interrupted(f"before training started; nothing kept in {baseline_file.parent}") from None
+    write_json(baseline_file, {"mean_return": random_return, "episodes": args.eval_episodes}, indent=None)
+    return random_return
+
+
 def _train_sweep(args: argparse.Namespace, env_kwargs: dict) -> int:
     """``livn-rl train --seeds N [--executor ray]``: the seeds as one sweep (finished seeds kept)."""
     with executor_session(args):
@@ -205,7 +214,7 @@ def _train_sweep(args: argparse.Namespace, env_kwargs: dict) -> int:
 
 
 def _sweep(args: argparse.Namespace, env_kwargs: dict) -> int:
-    from livn_rl.experiments.sac import plot_learning_curves, random_baseline, read_evaluations, reward_thresholds, summarise
+    from livn_rl.experiments.sac import plot_learning_curves, read_evaluations, reward_thresholds, summarise
     from livn_rl.experiments.seed_sweep import SweepRun, run_sweep
 
     out = Path(args.out)
@@ -227,18 +236,11 @@ def _sweep(args: argparse.Namespace, env_kwargs: dict) -> int:
         for old in (log, baseline_file):
             old.unlink(missing_ok=True)
         shutil.rmtree(models, ignore_errors=True)
-    if baseline_file.exists():
-        random_return = float(json.loads(baseline_file.read_text())["mean_return"])
-    else:
-        try:
-            random_return = float(random_baseline(args.env_id, args.eval_episodes, env_kwargs).mean())
-        except KeyboardInterrupt:
-            raise Interrupted(f"before training started; nothing kept in {out}") from None
-        write_json(baseline_file, {"mean_return": random_return, "episodes": args.eval_episodes}, indent=None)
+    random_return = _random_return(args, env_kwargs, baseline_file)
     seeds = list(range(args.seed, args.seed + args.seeds))
     train_kwargs = {"timesteps": args.timesteps, "eval_every": args.eval_every, "eval_episodes": args.eval_episodes,
-                    "n_envs": args.n_envs, "replay": args.replay, "pretrain_steps": args.pretrain_steps,
-                    "env_kwargs": env_kwargs}
+                    "n_envs": args.n_envs, "replay": args.replay, "replay_config": args.replay_config,
+                    "replay_split": args.replay_split, "pretrain_steps": args.pretrain_steps, "env_kwargs": env_kwargs}
     runs = [SweepRun(name, args.env_id, seed, train_kwargs) for seed in seeds]
 
     def report(run: SweepRun, result, before: bool) -> None:
