@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,9 +55,16 @@ def write_text(path: str | Path, text: str) -> Path:
     return Path(path)
 
 
+def copy_file(source: str | Path, target: str | Path) -> Path:
+    """Copy the file ``source`` to ``target`` atomically and return ``target``."""
+    with atomic_path(target) as partial:
+        shutil.copyfile(source, partial)
+    return Path(target)
+
+
 def write_json(path: str | Path, data: Any, indent: int | None = 2) -> Path:
     """Write ``data`` as JSON to ``path`` atomically and return the path."""
     return write_text(path, json.dumps(data, indent=indent))
 
 
-__all__ = ["PARTIAL_GLOB", "atomic_path", "partial_path", "write_bytes", "write_json", "write_text"]
+__all__ = ["PARTIAL_GLOB", "atomic_path", "copy_file", "partial_path", "write_bytes", "write_json", "write_text"]

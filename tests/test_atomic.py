@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from livn_rl.atomic import PARTIAL_GLOB, atomic_path, partial_path, write_bytes, write_json, write_text
+from livn_rl.atomic import PARTIAL_GLOB, atomic_path, copy_file, partial_path, write_bytes, write_json, write_text
 
 
 def test_writes_replace_the_file_and_leave_no_temporary(tmp_path):
@@ -19,7 +19,8 @@ def test_writes_replace_the_file_and_leave_no_temporary(tmp_path):
     write_text(tmp_path / "table.md", "| a |\n")
     write_bytes(tmp_path / "model.zip", b"\x00\x01")
     assert (tmp_path / "model.zip").read_bytes() == b"\x00\x01"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.zip", "state.json", "table.md"]
+    assert copy_file(tmp_path / "model.zip", tmp_path / "copy.zip").read_bytes() == b"\x00\x01"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.zip", "model.zip", "state.json", "table.md"]
 
 
 def test_an_error_while_writing_keeps_the_old_file_and_removes_the_temporary(tmp_path):

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import sys
 import time
 from pathlib import Path
 
+from livn_rl.atomic import copy_file, write_json
 from livn_rl.cli.common import Interrupted, UsageError, add_command
 
 __all__ = ["add_parser", "cmd_lateral_line"]
@@ -145,7 +145,7 @@ def resolve_config(args: argparse.Namespace):
 
 def cmd_lateral_line(args: argparse.Namespace) -> int:
     from livn_rl.experiments.lateral_line.runs import (
-        default_run_name, params_document, prepare_run_folder, sanitise_run_name, write_json,
+        default_run_name, params_document, prepare_run_folder, sanitise_run_name,
     )
 
     if args.multi_seed < 1:
@@ -200,7 +200,7 @@ def _run(args, config, folder: Path, seeds: list[int], runs: list[bool], weights
     finishes, and write the run folder's files."""
     from livn_rl.systems.lateral_line.original import mode_preset
     from livn_rl.experiments.lateral_line.figures import save_run_figures, save_seed_figures
-    from livn_rl.experiments.lateral_line.runs import save_artifact, summary_document, write_json
+    from livn_rl.experiments.lateral_line.runs import save_artifact, summary_document
     from livn_rl.experiments.lateral_line.training import run_lateral_line
 
     if args.target != "numpy" and not args.quiet:
@@ -214,7 +214,7 @@ def _run(args, config, folder: Path, seeds: list[int], runs: list[bool], weights
             npz = save_artifact(folder, result, save_tag=args.save_tag, mode=args.mode, control=paired_control)
             if weights_dir is not None:
                 for path in (npz, npz.with_name(npz.stem + "_params.json")):
-                    shutil.copyfile(path, weights_dir / path.name)
+                    copy_file(path, weights_dir / path.name)
             (controls if paired_control else main_runs).append(result)
             q = result.post.quality
             print(f"seed {seed} {'STDP   ' if stdp else 'control'}: sigma_theta {result.pre.quality['sigma_theta']:.3f} -> "

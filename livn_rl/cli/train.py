@@ -172,9 +172,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"kept {len(stop.evaluations)} evaluation(s) in {log}, the model after {stop.steps:,} steps in "
             f"{out / 'model.zip'} and a checkpoint in {checkpoint}; continue with the same command and --resume"
         ) from None
-    summary = {"env": args.env_id, "random_policy_mean_return": random_return,
-               "thresholds": {"values": list(thresholds),
-                              "source": "--threshold" if args.threshold else "the env (reward_threshold or task levels)"},
+    summary = {"env": args.env_id, "random_policy_mean_return": random_return, **_threshold_entry(args, thresholds),
                **summarise(name, [result], list(thresholds))}
     write_json(out / "summary.json", summary)
     plot_learning_curves(read_evaluations(log), out / "learning_curve.png", title=f"SAC on {args.env_id}",
@@ -187,6 +185,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"random policy: {random_return:.1f}; trained in {result.seconds:.0f} s; wrote {out}/"
           f"{{evaluations.jsonl, summary.json, learning_curve.png, model.zip, checkpoint/}}")
     return 0
+
+
+def _threshold_entry(args: argparse.Namespace, thresholds: tuple[float, ...]) -> dict:
+    """The ``thresholds`` entry of ``summary.json``: the return levels and where they came from."""
+    source = "--threshold" if args.threshold else "the env (reward_threshold or task levels)"
+    return {"thresholds": {"values": list(thresholds), "source": source}}
 
 
 def _random_return(args: argparse.Namespace, env_kwargs: dict, baseline_file: Path) -> float:
@@ -262,9 +266,7 @@ def _sweep(args: argparse.Namespace, env_kwargs: dict) -> int:
         raise Interrupted(f"kept the finished seeds {done or 'none'} in {log}; train the rest with the same command "
                           "and --resume") from None
     summary = {"env": args.env_id, "random_policy_mean_return": random_return, "executor": args.executor,
-               "thresholds": {"values": list(thresholds),
-                              "source": "--threshold" if args.threshold else "the env (reward_threshold or task levels)"},
-               **summarise(name, results, list(thresholds))}
+               **_threshold_entry(args, thresholds), **summarise(name, results, list(thresholds))}
     write_json(out / "summary.json", summary)
     plot_learning_curves([e for e in read_evaluations(log) if e["run"] == name], out / "learning_curve.png",
                          title=f"SAC on {args.env_id}", random_return=random_return, labels={name: f"SAC ({name})"})

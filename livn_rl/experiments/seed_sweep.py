@@ -114,9 +114,12 @@ def run_sweep(
             on_result(run, results[run.key], True)
     todo = [run for run in runs if run.key not in results]
 
+    def model_file(run: SweepRun) -> Path | None:
+        return folder / f"{run.run_name}-seed{run.seed}.zip" if folder is not None else None
+
     def finish(run: SweepRun, result: TrainResult, model: bytes | None) -> None:
         if model is not None and folder is not None:
-            write_bytes(folder / f"{run.run_name}-seed{run.seed}.zip", model)
+            write_bytes(model_file(run), model)
         results[run.key] = result
         if on_result is not None:
             on_result(run, result, False)
@@ -127,9 +130,8 @@ def run_sweep(
         torch.set_num_threads(threads)
         for run in todo:
             keep_logged(log, [], run.run_name, run.seed)  # drop what an unfinished earlier attempt logged
-            model = folder / f"{run.run_name}-seed{run.seed}.zip" if folder is not None else None
             finish(run, train_sac(run.env_id, seed=run.seed, run_name=run.run_name, progress=progress, log_path=log,
-                                  model_path=model, **run.train_kwargs), None)
+                                  model_path=model_file(run), **run.train_kwargs), None)
     elif todo:
         from livn_rl.cluster import ray_session
 

@@ -11,13 +11,12 @@ original does). In mode ``ll_thesis`` the summary and the test-only figure are a
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Callable
 
 from matplotlib.figure import Figure
 
-from livn_rl.atomic import atomic_path
+from livn_rl.atomic import atomic_path, copy_file
 from livn_rl.systems.lateral_line.config import LateralLineConfig
 from livn_rl.experiments.lateral_line import figures_test_phase as test_phase
 from livn_rl.experiments.lateral_line import figures_training as training
@@ -89,11 +88,11 @@ def save_run_figures(folder: Path, results: list[RunResult], controls: list[RunR
         for control, run in ((False, first), (True, next((c for c in controls if c.seed == first.seed), None))):
             for kind in FIGURE_KINDS if run is not None else ():
                 source = figures / figure_name(kind, run.config, run.seed, control)
-                written.append(Path(shutil.copyfile(source, figures / figure_name(kind, run.config, None, control))))
+                written.append(copy_file(source, figures / figure_name(kind, run.config, None, control)))
         written.append(save_figure(training.multiseed_summary(
             [r.summary() for r in results if r.stdp], [r.summary() for r in results + controls if not r.stdp]),
             figures / multiseed_name(len(results))))
     if thesis:
         for kind, name in THESIS_COPIES.items():
-            written.append(Path(shutil.copyfile(figures / figure_name(kind, first.config), figures / name)))
+            written.append(copy_file(figures / figure_name(kind, first.config), figures / name))
     return written
