@@ -88,7 +88,7 @@ def _check_run(args: argparse.Namespace, env_kwargs: dict) -> None:
     import gymnasium as gym
 
     from livn_rl.checks import check_whole
-    from livn_rl.data import dataset_meta, load_dataset
+    from livn_rl.data import dataset_meta, is_dataset_folder, load_dataset
     from livn_rl.data.replay import check_compatible
 
     try:
@@ -108,7 +108,7 @@ def _check_run(args: argparse.Namespace, env_kwargs: dict) -> None:
     try:
         if args.replay is not None:
             with usage_errors(f"--replay {args.replay}: "):
-                if (Path(args.replay) / "meta.json").exists():
+                if is_dataset_folder(args.replay):
                     check_compatible(dataset_meta(args.replay), env)
                 else:  # livn's layout: its samples are checked one by one as the buffer fills
                     load_dataset(args.replay, args.replay_config, split=args.replay_split)

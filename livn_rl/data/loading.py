@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from livn_rl.data.store import DatasetError, completed_shards, read_meta, shard_path, shard_sizes
+from livn_rl.data.store import DatasetError, completed_shards, is_dataset_folder, read_meta, shard_path, shard_sizes
 
 #: Where the public livn datasets live on the Hugging Face hub (one config per system, e.g. "S2").
 LIVN_HUB_DATASET = "livn-org/livn"
@@ -27,7 +27,7 @@ def load_dataset(source: str | Path, config: str | None = None, *, split: str | 
     :raises DatasetError: a missing folder, split or column, a corrupt shard, an unreachable hub
     """
     path = Path(source)
-    if path.is_dir() and (path / "meta.json").exists():
+    if is_dataset_folder(path):
         return _load_livn_rl(path, split, allow_incomplete)
     import datasets
 

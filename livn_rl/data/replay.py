@@ -19,7 +19,7 @@ import numpy as np
 
 from livn_rl.data.identity import describe_differences, env_identity, require_identity
 from livn_rl.data.loading import LIVN_COLUMNS, load_dataset
-from livn_rl.data.store import META_FILE, REPLAY_COLUMNS, DatasetError, read_meta
+from livn_rl.data.store import REPLAY_COLUMNS, DatasetError, is_dataset_folder, read_meta
 from livn_rl.recording import Recording
 
 
@@ -138,7 +138,7 @@ def _replay_rows(source, env: gym.Env, config, split, seed: int) -> dict[str, li
     """Every sample as the arrays replay needs (episode, action, t_end, neuron and channel spikes), in order, from
     a livn_rl dataset or from one in livn's layout."""
     inner = env.unwrapped
-    livn_rl_folder = Path(source).is_dir() and (Path(source) / META_FILE).exists()
+    livn_rl_folder = is_dataset_folder(source)
     if livn_rl_folder:
         check_compatible(read_meta(source), env, source)
     elif getattr(inner, "encoder", None) is None:

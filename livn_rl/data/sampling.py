@@ -22,7 +22,8 @@ import numpy as np
 from livn_rl.checks import check_number, check_whole
 from livn_rl.data.identity import dataset_identity, describe_differences, package_version, require_identity
 from livn_rl.data.store import (
-    FORMAT_VERSION, PARTIAL_SHARD_GLOB, DatasetError, check_split, columns, completed_shards, read_meta, shard_sizes,
+    FORMAT_VERSION, PARTIAL_SHARD_GLOB, DatasetError, check_split, columns, completed_shards, is_dataset_folder, read_meta,
+    shard_sizes,
     write_card, write_meta, write_shard,
 )
 from livn_rl.identity import canonical, config_hash
@@ -265,7 +266,7 @@ def plan_sampling(
     meta = build_meta(system, encoder, samples=samples, window_ms=window_ms, trials_per_episode=trials_per_episode,
                       noise=noise, seed=seed, n_copies=n_copies, dt_ms=dt_ms, command=command, split=split,
                       record_voltage=record_voltage)
-    if folder.exists() and (folder / "meta.json").exists():
+    if is_dataset_folder(folder):
         previous = read_meta(folder)
         old_identity = require_identity(previous, folder)
         changed = describe_differences({k: previous.get(k) for k in SETTINGS}, {k: meta[k] for k in SETTINGS},

@@ -137,6 +137,12 @@ def install_shard(folder: str | Path, meta: dict[str, Any], index: int, data: by
     return write_bytes(path, data)
 
 
+def is_dataset_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a livn_rl dataset folder (it holds :data:`META_FILE`), not a copy of a hub dataset or a
+    file."""
+    return Path(path).is_dir() and (Path(path) / META_FILE).is_file()
+
+
 def read_meta(folder: str | Path) -> dict[str, Any]:
     """The metadata of a dataset folder, with a clear error if there is none or it is unreadable."""
     path = Path(folder) / META_FILE
@@ -284,5 +290,5 @@ def _card_feature(kind: str, indent: int) -> str:
 
 __all__ = ["CARD_FILE", "COLUMNS", "DatasetError", "FORMAT_VERSION", "LIVN_SPLITS", "META_FILE", "PARTIAL_SHARD_GLOB",
            "REPLAY_COLUMNS", "VOLTAGE_COLUMNS", "arrow_schema", "check_shard", "check_split", "columns",
-           "completed_shards", "install_shard", "read_meta", "shard_path", "shard_sizes", "write_card", "write_meta",
+           "completed_shards", "install_shard", "is_dataset_folder", "read_meta", "shard_path", "shard_sizes", "write_card", "write_meta",
            "write_shard"]

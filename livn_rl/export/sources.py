@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from livn_rl.data.store import is_dataset_folder
 from livn_rl.export.dataset import dataset_session
 from livn_rl.export.metadata import EXPORT_PACKAGES, ExportError, SystemInfo
 from livn_rl.export.nwb_file import build_nwbfile, check_nwb_output, require_pynwb, write_nwb
@@ -57,7 +58,7 @@ def open_source(source, *, system=None, shard: int | None = None, progress: bool
     if shard is not None and not is_dataset:
         raise ExportError(f"a shard is chosen only when exporting a dataset folder, not {str(path)!r}")
     if is_dataset:
-        if not (path / "meta.json").is_file():
+        if not is_dataset_folder(path):
             raise ExportError(f"{str(path)!r} is a folder but not a livn_rl dataset (it has no meta.json); expected "
                               f"{SOURCE_KINDS}")
         return dataset_session(path, shard=shard, system=system, progress=progress)
